@@ -1,0 +1,34 @@
+import type { Tensor, TensorSpec } from '../core/tensor.js';
+import type { GraphOptimizationLevel } from '../core/model-config.js';
+
+/**
+ * The narrow interface every backend implements (onnxruntime now, a cost model for the
+ * simulator later), in the spirit of Triton's backend API: load a model file into a session,
+ * run batches on it, report its footprint, unload it.
+ */
+export interface Backend {
+  readonly name: string;
+  load(spec: LoadSpec): Promise<BackendSession>;
+}
+
+export interface LoadSpec {
+  /** Path of the model file; only the repository builds it, never a request. */
+  path: string;
+  /** Or the model's bytes, when they are already in memory. */
+  bytes?: Uint8Array;
+  intraOpThreads: number;
+  interOpThreads: number;
+  graphOptimizationLevel: GraphOptimizationLevel;
+  executionMode: 'sequential' | 'parallel';
+}
+
+export interface BackendSession {
+  /** Inputs and outputs as the model file declares them; -1 marks a dynamic dimension. */
+  readonly inputs: TensorSpec[];
+  readonly outputs: TensorSpec[];
+  /** Memory the session holds, in bytes, measured at load. */
+  readonly footprintBytes: number;
+  /** Runs one batch off the event loop. Returns the named outputs, in the order asked. */
+  run(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]>;
+  unload(): Promise<void>;
+}

@@ -1,0 +1,36 @@
+/**
+ * Errors every layer may raise. The kind says what went wrong in the domain's words;
+ * protocol adapters map kinds to their own status codes (HTTP, gRPC), so core code never
+ * mentions a status code.
+ */
+export type ErrorKind =
+  | 'invalid_argument'   // the request is malformed or does not fit the model
+  | 'not_found'          // unknown model or version
+  | 'unavailable'        // the model exists but cannot serve now (loading failed, unloading, draining)
+  | 'too_large'          // a body or tensor over a configured limit
+  | 'overloaded'         // refused by admission: queue full, rate limit
+  | 'deadline_exceeded'  // the request's deadline passed or cannot be met
+  | 'cancelled'          // the client went away
+  | 'internal';          // a fault of ours or of the backend
+
+export class ShoalError extends Error {
+  override readonly name = 'ShoalError';
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    /** Seconds after which a refused client may retry, for overload. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+export const invalid = (msg: string): ShoalError => new ShoalError('invalid_argument', msg);
+export const notFound = (msg: string): ShoalError => new ShoalError('not_found', msg);
+export const unavailable = (msg: string): ShoalError => new ShoalError('unavailable', msg);
+
+/** Any thrown value as a ShoalError; unknown faults become 'internal'. */
+export function asShoalError(e: unknown): ShoalError {
+  if (e instanceof ShoalError) return e;
+  return new ShoalError('internal', e instanceof Error ? e.message : String(e));
+}

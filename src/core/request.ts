@@ -1,0 +1,45 @@
+import type { Tensor } from './tensor.js';
+
+export type ParameterValue = string | number | boolean;
+export type Parameters = Record<string, ParameterValue>;
+
+/** An output the client asked for by name; `parameters` carry protocol hints through untouched. */
+export interface RequestedOutput {
+  name: string;
+  parameters?: Parameters;
+}
+
+/** One inference request, free of any protocol. */
+export interface InferRequest {
+  /** Client's request id, echoed in the response. */
+  id?: string;
+  model: string;
+  /** A specific version; absent means the model's default (highest ready) version. */
+  version?: string;
+  inputs: Tensor[];
+  /** Outputs to return; absent means all. */
+  outputs?: RequestedOutput[];
+  parameters: Parameters;
+  /** Clock time (ms) the request arrived at the server. */
+  arrivalTime: number;
+  /** Id for logs and tracing, unique within this server. */
+  traceId: string;
+  /** Aborted when the client goes away; work not yet started is then skipped. */
+  signal?: AbortSignal;
+}
+
+export interface InferResponse {
+  id?: string;
+  model: string;
+  version: string;
+  outputs: Tensor[];
+  parameters?: Parameters;
+}
+
+/** Where the time of one request went, in ms; reported to metrics and statistics. */
+export interface RequestTiming {
+  queueMs: number;
+  computeInputMs: number;
+  computeInferMs: number;
+  computeOutputMs: number;
+}
