@@ -26,6 +26,8 @@ export interface ModelConfig {
   dynamic_batching?: DynamicBatching;
   /** Free-form parameters, as Triton's `parameters` map. */
   parameters: Record<string, string>;
+  /** File name of the model inside each version directory; absent means model.onnx. */
+  default_model_filename?: string;
 }
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
@@ -35,7 +37,7 @@ export interface TensorConfig {
   data_type: DataType;
   /** Excludes the batch dimension when max_batch_size > 0. -1 is dynamic. */
   dims: number[];
-  /** Shape the client sends, when it differs from `dims` (Triton's reshape). */
+  /** Shape the model itself takes or gives, when it differs from `dims` (the client's shape), as Triton's reshape. */
   reshape?: { shape: number[] };
   optional?: boolean;
 }

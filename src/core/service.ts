@@ -58,7 +58,7 @@ export interface Duration {
 export interface ModelStatistics {
   name: string;
   version: string;
-  /** ns since epoch of the last inference, 0 if none. */
+  /** ms since the epoch of the last inference, 0 if none (as Triton reports it). */
   last_inference: number;
   inference_count: number;
   execution_count: number;
