@@ -1,10 +1,12 @@
-import ort from 'onnxruntime-node';
+import type { Tensor as OrtTensorType } from 'onnxruntime-node';
 import { type DataType, type NumericArray, type BytesArray } from '../../core/datatype.js';
 import { type Tensor, isBytes } from '../../core/tensor.js';
 import { ShoalError } from '../../core/errors.js';
 
+type OrtType = OrtTensorType.Type;
+
 /** KServe datatype ⇄ onnxruntime tensor type. */
-const TO_ORT: Record<DataType, ort.Tensor.Type> = {
+const TO_ORT: Record<DataType, OrtType> = {
   BOOL: 'bool', UINT8: 'uint8', UINT16: 'uint16', UINT32: 'uint32', UINT64: 'uint64',
   INT8: 'int8', INT16: 'int16', INT32: 'int32', INT64: 'int64',
   FP16: 'float16', FP32: 'float32', FP64: 'float64', BYTES: 'string',
@@ -16,11 +18,22 @@ export function dataTypeFromOrt(t: string): DataType | undefined {
   return FROM_ORT.get(t);
 }
 
+/** A tensor as it crosses to and from the session's worker thread: structured-clonable, buffers transferable. */
+export interface WireTensor {
+  name: string;
+  type: OrtType;
+  dims: number[];
+  data: NumericArray | string[];
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
-/** A core tensor as an onnxruntime tensor, sharing its memory for numeric types. */
-export function toOrt(t: Tensor): ort.Tensor {
+/**
+ * A core tensor for the worker. Numeric data is copied into a buffer of its own so that it can be
+ * transferred: a request's tensors are usually views into the request body, which must not move.
+ */
+export function toWire(t: Tensor): WireTensor {
   if (isBytes(t.data)) {
     // onnxruntime-node's string tensors are JS strings, so BYTES must be valid UTF-8 here; and
     // it cuts an input string at its first NUL, so such elements are refused rather than changed.
@@ -34,19 +47,25 @@ export function toOrt(t: Tensor): ort.Tensor {
         throw new ShoalError('invalid_argument', `input '${t.name}': BYTES element ${i} is not valid UTF-8, which ONNX string tensors require`);
       }
     });
-    return new ort.Tensor('string', strings, t.shape);
+    return { name: t.name, type: 'string', dims: t.shape, data: strings };
   }
-  return new ort.Tensor(TO_ORT[t.datatype], t.data as ort.Tensor.DataTypeMap[ort.Tensor.Type], t.shape);
+  return { name: t.name, type: TO_ORT[t.datatype], dims: t.shape, data: t.data.slice() };
 }
 
-/** An onnxruntime tensor as a core tensor. */
-export function fromOrt(name: string, t: ort.Tensor): Tensor {
+/** The transferable buffers of wire tensors. */
+export function transferList(tensors: readonly WireTensor[]): ArrayBuffer[] {
+  const list: ArrayBuffer[] = [];
+  for (const t of tensors) if (!Array.isArray(t.data) && t.data.buffer instanceof ArrayBuffer) list.push(t.data.buffer);
+  return list;
+}
+
+/** A tensor back from the worker as a core tensor. */
+export function fromWire(t: WireTensor): Tensor {
   const datatype = dataTypeFromOrt(t.type);
-  if (!datatype) throw new ShoalError('internal', `output '${name}' has onnxruntime type '${t.type}', which shoal cannot return`);
-  const shape = t.dims.map(Number);
-  if (datatype === 'BYTES') {
-    const data: BytesArray = (t.data as string[]).map((s) => encoder.encode(s));
-    return { name, datatype, shape, data };
+  if (!datatype) throw new ShoalError('internal', `output '${t.name}' has onnxruntime type '${t.type}', which shoal cannot return`);
+  if (Array.isArray(t.data)) {
+    const data: BytesArray = t.data.map((s) => encoder.encode(s));
+    return { name: t.name, datatype, shape: t.dims, data };
   }
-  return { name, datatype, shape, data: t.data as NumericArray };
+  return { name: t.name, datatype, shape: t.dims, data: t.data };
 }

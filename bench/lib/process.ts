@@ -1,0 +1,137 @@
+/**
+ * Servers under test run as child processes, never in the bench's own process, so the
+ * client's work does not share an event loop with the server it measures, and shoal and
+ * the bare baseline pay the same cross-process hop.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+/** The repository root, found from this file whether it runs from bench/ (tsx) or dist/bench/. */
+export function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'shoal') return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('cannot find the shoal package root');
+    dir = parent;
+  }
+}
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningServer {
+  url: string;
+  pid: number;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  /** Node script and its arguments; `{port}` is replaced by the chosen port. */
+  args: string[];
+  /** Where the child's stdout and stderr go (a file, so a chatty server cannot block on a full pipe). */
+  logFile: string;
+  host?: string;
+  readyPath?: string;
+  readyTimeoutMs?: number;
+}
+
+export async function spawnServer(opts: SpawnOptions): Promise<RunningServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = await freePort(host);
+  const url = `http://${host}:${port}`;
+  mkdirSync(path.dirname(opts.logFile), { recursive: true });
+  const fd = openSync(opts.logFile, 'w');
+  const child = spawn(process.execPath, opts.args.map((a) => a.replace('{port}', String(port))), {
+    cwd: repoRoot(),
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let gone = false;
+  void exited.then(() => (gone = true));
+
+  const stop = async (): Promise<void> => {
+    if (gone) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  try {
+    await waitReady(url + (opts.readyPath ?? '/v2/health/ready'), opts.readyTimeoutMs ?? 60_000, () => gone);
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n--- last lines of ${opts.logFile} ---\n${tail(opts.logFile, 20)}`, { cause: err });
+  }
+  return { url, pid: pidOf(child), logFile: opts.logFile, stop };
+}
+
+function pidOf(child: ChildProcess): number {
+  if (child.pid === undefined) throw new Error('child process has no pid');
+  return child.pid;
+}
+
+async function waitReady(url: string, timeoutMs: number, hasExited: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (hasExited()) throw new Error(`server exited before ${url} answered 200`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+}
+
+function tail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+const resultsDir = (): string => path.join(repoRoot(), 'bench', 'results');
+
+export function startShoal(modelRepository: string): Promise<RunningServer> {
+  return spawnServer({
+    args: ['bin/shoal.js', 'serve', '--model-repository', modelRepository, '--http-port', '{port}', '--host', '127.0.0.1'],
+    logFile: path.join(resultsDir(), 'shoal.log'),
+    // Loading the example models (ONNX sessions) takes a while on a small machine.
+    readyTimeoutMs: 120_000,
+  });
+}
+
+export function startBare(): Promise<RunningServer> {
+  return spawnServer({
+    args: [path.join(repoRoot(), 'dist', 'bench', 'baselines', 'bare-http.js'), '--port', '{port}'],
+    logFile: path.join(resultsDir(), 'bare-http.log'),
+  });
+}
+
+/** Writes the example model repository unless `dir` already exists; returns whether it wrote it. */
+export async function ensureModelRepository(dir: string): Promise<boolean> {
+  if (existsSync(dir)) return false;
+  await promisify(execFile)(process.execPath, ['bin/shoal.js', 'examples', '--out', dir], { cwd: repoRoot() });
+  return true;
+}

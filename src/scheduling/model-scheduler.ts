@@ -1,0 +1,150 @@
+import type { Clock } from '../core/clock.js';
+import { ShoalError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import { type BatchingConfig, type PendingRequest, schedule } from './policy.js';
+import { concatBatch, splitBatch } from './batch.js';
+
+/** Runs one batch; an instance runs one at a time. */
+export interface BatchRunner {
+  run(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]>;
+}
+
+export interface Job {
+  /** Inputs in the model's input order. */
+  inputs: Tensor[];
+  batchSize: number;
+  shapeKey: string;
+  signal?: AbortSignal;
+}
+
+export interface JobResult {
+  outputs: Tensor[];
+  queueMs: number;
+  computeMs: number;
+  /** Rows in the batch this job ran in. */
+  batchRows: number;
+}
+
+export interface SchedulerOptions {
+  /** Every output of the model, in order: batch members may ask for different ones, so all are computed. */
+  outputNames: string[];
+  batching: BatchingConfig;
+  maxQueueSize: number;
+  clock: Clock;
+  /** Told once per executed batch, for statistics. */
+  onBatch?: (rows: number, computeMs: number) => void;
+}
+
+interface Waiting extends PendingRequest {
+  job: Job;
+  resolve: (r: JobResult) => void;
+  reject: (e: ShoalError) => void;
+}
+
+/**
+ * One model version's queue and instances. It asks the pure policy what to run and carries
+ * the answer out: concatenates, runs on an idle instance, splits, answers each request.
+ */
+export class ModelScheduler {
+  private readonly queue: Waiting[] = [];
+  private readonly busy: boolean[];
+  private nextSeq = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private running = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly instances: readonly BatchRunner[], private readonly opts: SchedulerOptions) {
+    this.busy = instances.map(() => false);
+  }
+
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  get inFlight(): number {
+    return this.queue.length + this.running;
+  }
+
+  submit(job: Job): Promise<JobResult> {
+    if (this.queue.length >= this.opts.maxQueueSize) {
+      return Promise.reject(new ShoalError('overloaded', `queue full (${this.opts.maxQueueSize} requests waiting)`, 1));
+    }
+    return new Promise<JobResult>((resolve, reject) => {
+      this.queue.push({ seq: this.nextSeq++, arrival: this.opts.clock.now(), batchSize: job.batchSize, shapeKey: job.shapeKey, job, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Resolves once nothing is queued or running. */
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private pump(): void {
+    this.dropCancelled();
+    const idleInstances = this.busy.flatMap((b, i) => (b ? [] : [i]));
+    const now = this.opts.clock.now();
+    const plan = schedule({ pending: this.queue, idleInstances }, this.opts.batching, now);
+    for (const d of plan.dispatch) {
+      const seqs = new Set(d.seqs);
+      const batch = this.queue.filter((w) => seqs.has(w.seq));
+      for (let i = this.queue.length - 1; i >= 0; i--) if (seqs.has(this.queue[i]!.seq)) this.queue.splice(i, 1);
+      void this.execute(d.instance, batch, now);
+    }
+    this.armTimer(plan.wakeAt);
+    this.notifyIdle();
+  }
+
+  private dropCancelled(): void {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const w = this.queue[i]!;
+      if (w.job.signal?.aborted) {
+        this.queue.splice(i, 1);
+        w.reject(new ShoalError('cancelled', 'the client closed the connection before the request ran'));
+      }
+    }
+  }
+
+  private armTimer(at: number | undefined): void {
+    if (at === undefined || at >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timerAt = Infinity;
+      this.timer = undefined;
+      this.pump();
+    }, Math.max(0, at - this.opts.clock.now()));
+  }
+
+  private async execute(instance: number, batch: Waiting[], dispatchedAt: number): Promise<void> {
+    this.busy[instance] = true;
+    this.running += batch.length;
+    const rows = batch.map((w) => w.job.batchSize);
+    const totalRows = rows.reduce((a, b) => a + b, 0);
+    const start = this.opts.clock.now();
+    try {
+      const inputs = concatBatch(batch.map((w) => w.job.inputs));
+      const outputs = await this.instances[instance]!.run(inputs, this.opts.outputNames);
+      const computeMs = this.opts.clock.now() - start;
+      this.opts.onBatch?.(totalRows, computeMs);
+      const parts = splitBatch(outputs, rows);
+      batch.forEach((w, k) => w.resolve({ outputs: parts[k]!, queueMs: dispatchedAt - w.arrival, computeMs, batchRows: totalRows }));
+    } catch (e) {
+      const err = e instanceof ShoalError ? e : new ShoalError('internal', (e as Error).message);
+      for (const w of batch) w.reject(err);
+    } finally {
+      this.busy[instance] = false;
+      this.running -= batch.length;
+      this.pump();
+    }
+  }
+
+  private notifyIdle(): void {
+    if (this.inFlight > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,158 @@
+import type { ServerResponse } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { OnnxBackend } from '../backends/onnx/onnx-backend.js';
+import { systemClock } from '../core/clock.js';
+import { ModelManager } from '../models/model-manager.js';
+import { registerKServeRoutes } from '../protocol/kserve/http.js';
+import type { Limits } from '../protocol/kserve/decode.js';
+import { Metrics } from './metrics.js';
+import { Service } from './service.js';
+
+export interface ServerOptions {
+  modelRepository: string;
+  host: string;
+  /** 0 picks a free port. */
+  httpPort: number;
+  /** Largest request body, in bytes. */
+  bodyLimitBytes: number;
+  limits: Limits;
+  /** Requests waiting per model version before new ones are refused. */
+  maxQueueSize: number;
+  /** How long a stop waits for requests in flight. */
+  drainTimeoutMs: number;
+  logLevel: string;
+  /** Where logs go; standard output by default. */
+  logDestination?: NodeJS.WritableStream;
+}
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  httpPort: 8000,
+  bodyLimitBytes: 64 * 1024 * 1024,
+  limits: { maxElementsPerTensor: 16 * 1024 * 1024, maxElementsPerRequest: 32 * 1024 * 1024 },
+  maxQueueSize: 1024,
+  drainTimeoutMs: 30_000,
+  logLevel: 'info',
+} satisfies Omit<ServerOptions, 'modelRepository'>;
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  app: FastifyInstance;
+  service: Service;
+  logger: Logger;
+  /** Stops taking requests, lets those in flight finish (up to the drain timeout), unloads models. */
+  close(): Promise<void>;
+}
+
+export async function startServer(options: Partial<ServerOptions> & Pick<ServerOptions, 'modelRepository'>): Promise<RunningServer> {
+  const opts: ServerOptions = { ...DEFAULTS, ...options };
+  const logger = pino({ level: opts.logLevel, base: { service: 'shoal' } }, opts.logDestination ?? process.stdout);
+  const metrics = new Metrics();
+  const models = new ModelManager({
+    repository: opts.modelRepository,
+    backend: new OnnxBackend(),
+    clock: systemClock,
+    maxQueueSize: opts.maxQueueSize,
+    onStateChange: (name, state) => {
+      metrics.setModelState(name, state);
+      logger.info({ model: name, state }, 'model state changed');
+    },
+  });
+  const service = new Service(models, metrics, systemClock);
+
+  let traceSeq = 0;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: opts.bodyLimitBytes,
+    // Every log line about a request carries its id; clients may supply one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : `r${(++traceSeq).toString(36)}`;
+    },
+    requestIdLogLabel: 'request_id',
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    // Model names may be up to 255 characters; the router's default would cut them at 100.
+    routerOptions: { maxParamLength: 256 },
+  });
+  const inflight = new InflightRequests();
+  app.addHook('onRequest', (_request, reply, done) => {
+    inflight.track(reply.raw);
+    done();
+  });
+  registerKServeRoutes(app, service, {
+    limits: opts.limits,
+    clock: systemClock,
+    // One access-log line per inference request; failures at info so they show by default.
+    onInferDone: (done) => {
+      const line = { request_id: done.traceId, model: done.model, version: done.version, status: done.status, ms: done.endTime - done.arrivalTime, error: done.error };
+      if (done.status >= 500) logger.warn(line, 'inference failed');
+      else if (done.status >= 400) logger.info(line, 'inference refused');
+      else logger.debug(line, 'inference');
+    },
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  await app.listen({ host: opts.host, port: opts.httpPort });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.httpPort;
+  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  logger.info({ url, repository: opts.modelRepository }, 'listening; loading models');
+  metrics.startLagSampler();
+  await models.loadAll();
+  service.markStarted();
+  logger.info({ models: service.repositoryIndex(false) }, 'ready');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      // Readiness turns false and new inference requests get 503 while every request the server
+      // has begun to read is answered; only then does the listener close, so load balancers see
+      // the change before connections go, and no client is cut off mid-request.
+      service.startDraining();
+      logger.info({ drainTimeoutMs: opts.drainTimeoutMs, inflight: inflight.count }, 'draining');
+      const deadline = new Promise<boolean>((r) => setTimeout(() => r(false), opts.drainTimeoutMs).unref());
+      const drained = await Promise.race([inflight.whenNone().then(() => true), deadline]);
+      if (!drained) logger.warn('drain timeout passed with requests still in flight; closing connections');
+      const closed = app.close();
+      if (!drained) app.server.closeAllConnections();
+      // Keep-alive connections that were busy when the listener closed would hold it open until
+      // the client drops them; close each as soon as its last reply is out.
+      const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
+      await closed;
+      clearInterval(reaper);
+      await models.unloadAll();
+      metrics.stop();
+      logger.info('stopped');
+    })();
+    return closing;
+  };
+  return { url, port, app, service, logger, close };
+}
+
+/** HTTP requests received and not yet answered (or abandoned by their client). */
+class InflightRequests {
+  count = 0;
+  private waiters: Array<() => void> = [];
+
+  track(res: ServerResponse): void {
+    this.count++;
+    // The response's 'close' fires once the exchange is over, answered or aborted (the request's
+    // own fires as soon as its body is read).
+    res.once('close', () => {
+      if (--this.count > 0) return;
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
+    });
+  }
+
+  whenNone(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
+  }
+}
