@@ -1,8 +1,7 @@
 /**
  * The two measurements of issue 2:
- * 1. the round trip of 16 FP32 values through an identity model (`identity_fp32`, see
- *    lib/bench-models.ts), via shoal with JSON and with binary tensors, and via the bare
- *    node:http baseline;
+ * 1. the round trip of 16 FP32 values through the example `identity_fp32` model, via shoal
+ *    with JSON and with binary tensors, and via the bare node:http baseline;
  * 2. shoal's event-loop lag while the CNN runs batches back to back.
  */
 import type { Histogram } from 'hdr-histogram-js';

@@ -71,7 +71,7 @@ function sections(r: RunReport): string[] {
     `#### Round trip: \`${IDENTITY_MODEL}\`, 16 × FP32, one keep-alive connection, sequential requests`,
     '',
     `${o.rounds} interleaved rounds of ${o.requestsPerRound} requests per target, after ${o.warmup} warm-up requests each; every reply checked to echo the input. ` +
-      `\`${IDENTITY_MODEL}\` is a one-input ONNX Identity model the bench writes, because the example \`identity\` must be fed all 13 datatypes in every request.`,
+      `\`${IDENTITY_MODEL}\` is the example one-input FP32 ONNX Identity model.`,
     '',
     ...table(
       ['Target', 'p50 ms', 'p90 ms', 'p99 ms', 'mean ms', 'req/s'],

@@ -5,13 +5,12 @@
  *   --quick      a few seconds, to check the bench works; implies --no-write unless --write
  *   --no-write   leave BENCHMARKS.md alone
  *   --write      write BENCHMARKS.md even with --quick
- *   --models DIR model repository (default models/, written by `shoal examples` if missing)
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { cnnLag, roundTrip, type LagResult, type LagOptions, type RoundTripOptions } from './latency.js';
 import { CNN_MODEL, prepareBenchRepository } from './lib/bench-models.js';
-import { ensureModelRepository, repoRoot, startBare, startShoal, type RunningServer } from './lib/process.js';
+import { repoRoot, startBare, startShoal, type RunningServer } from './lib/process.js';
 import { consoleReport, markdownSection, writeSection, type RunReport } from './report.js';
 
 const argv = process.argv.slice(2);
@@ -21,7 +20,6 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
-    models: { type: 'string' },
   },
 });
 
@@ -42,10 +40,8 @@ function command(): string {
 
 async function main(): Promise<void> {
   const root = repoRoot();
-  const models = args.models === undefined ? path.join(root, 'models') : path.resolve(args.models);
-  if (await ensureModelRepository(models)) console.log(`wrote the example model repository to ${models}`);
   const benchModels = path.join(root, 'bench', 'results', 'models');
-  prepareBenchRepository(models, benchModels);
+  await prepareBenchRepository(benchModels);
 
   const servers: RunningServer[] = [];
   let report: RunReport;

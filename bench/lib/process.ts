@@ -3,12 +3,11 @@
  * client's work does not share an event loop with the server it measures, and shoal and
  * the bare baseline pay the same cross-process hop.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
 /** The repository root, found from this file whether it runs from bench/ (tsx) or dist/bench/. */
 export function repoRoot(): string {
@@ -127,11 +126,4 @@ export function startBare(): Promise<RunningServer> {
     args: [path.join(repoRoot(), 'dist', 'bench', 'baselines', 'bare-http.js'), '--port', '{port}'],
     logFile: path.join(resultsDir(), 'bare-http.log'),
   });
-}
-
-/** Writes the example model repository unless `dir` already exists; returns whether it wrote it. */
-export async function ensureModelRepository(dir: string): Promise<boolean> {
-  if (existsSync(dir)) return false;
-  await promisify(execFile)(process.execPath, ['bin/shoal.js', 'examples', '--out', dir], { cwd: repoRoot() });
-  return true;
 }

@@ -5,7 +5,7 @@ import type { DataType } from '../core/datatype.js';
 import { addSub } from './examples/add-sub.js';
 import { cnn } from './examples/cnn.js';
 import type { ExampleConfig, ExampleTensor, GeneratedExample } from './examples/example.js';
-import { identity } from './examples/identity.js';
+import { identity, identityFp32 } from './examples/identity.js';
 import { mlp } from './examples/mlp.js';
 import { PRETRAINED, copyPretrained } from './examples/pretrained.js';
 import { textEncoder } from './examples/text-encoder.js';
@@ -14,7 +14,7 @@ export type { ExampleConfig, ExampleTensor, GeneratedExample } from './examples/
 export { PRETRAINED, pretrainedPath, type PretrainedExample } from './examples/pretrained.js';
 
 /** Models generated from code, in the order they are written. */
-export const GENERATED: readonly GeneratedExample[] = [addSub, identity, mlp, cnn, textEncoder];
+export const GENERATED: readonly GeneratedExample[] = [addSub, identity, identityFp32, mlp, cnn, textEncoder];
 
 export const DEFAULT_SEED = 42;
 

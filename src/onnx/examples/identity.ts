@@ -24,3 +24,16 @@ export const identity: GeneratedExample = {
     return b.toBytes();
   },
 };
+
+/** One FP32 pass-through, as Triton's identity_fp32: the smallest request the protocol can carry, for latency. */
+export const identityFp32: GeneratedExample = {
+  name: 'identity_fp32',
+  config: { max_batch_size: 0, input: [{ name: 'INPUT_FP32', datatype: 'FP32', dims: [-1] }], output: [{ name: 'OUTPUT_FP32', datatype: 'FP32', dims: [-1] }] },
+  build() {
+    const b = new ModelBuilder('identity_fp32', 'OUTPUT_FP32 = INPUT_FP32');
+    b.input('INPUT_FP32', 'FP32', ['n']);
+    b.node('Identity', ['INPUT_FP32'], ['OUTPUT_FP32']);
+    b.output('OUTPUT_FP32', 'FP32', ['n']);
+    return b.toBytes();
+  },
+};
