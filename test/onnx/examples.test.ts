@@ -71,7 +71,7 @@ describe('writeExampleRepository', () => {
 
   it('writes every model as <model>/1/model.onnx, with config.yaml for generated models only', async () => {
     expect(names).toEqual([
-      'add_sub', 'identity', 'mlp', 'cnn', 'text_encoder', 'ocr_det', 'ocr_rec', 'ocr_cls', 'silero_vad',
+      'add_sub', 'identity', 'identity_fp32', 'mlp', 'cnn', 'text_encoder', 'ocr_det', 'ocr_rec', 'ocr_cls', 'silero_vad',
     ]);
     expect((await readdir(repo)).sort()).toEqual([...names].sort());
     for (const name of names) {
