@@ -7,6 +7,7 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { ModelStatistics } from '../../src/core/service.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import { type RunningServer, startServer } from '../../src/server/server.js';
 import { get, inferJson, post } from '../support/client.js';
@@ -92,13 +93,13 @@ describe('model repository over HTTP', () => {
     const count = (s: Record<string, unknown>) => ((s.model_stats as Array<{ inference_count: number }>)[0]?.inference_count ?? 0);
     await Promise.all(Array.from({ length: 5 }, () => inferJson(server.url, 'add_sub', ADD_INPUTS)));
     const after = json((await get(`${server.url}/v2/models/add_sub/stats`)).body);
-    const stats = (after.model_stats as Array<Record<string, any>>)[0]!;
+    const stats = (after.model_stats as ModelStatistics[])[0]!;
     expect(count(after) - count(before)).toBe(5);
     expect(stats).toMatchObject({ name: 'add_sub', version: '1' });
     expect(stats.inference_stats.success.count).toBeGreaterThanOrEqual(5);
     expect(stats.inference_stats.compute_infer.ns).toBeGreaterThan(0);
     expect(stats.execution_count).toBeGreaterThan(0);
-    expect(stats.batch_stats[0].batch_size).toBe(1);
+    expect(stats.batch_stats[0]!.batch_size).toBe(1);
 
     const all = json((await get(`${server.url}/v2/models/stats`)).body);
     expect((all.model_stats as Array<{ name: string }>).map((s) => s.name)).toEqual(expect.arrayContaining(['add_sub', 'mlp', 'ocr_det']));
