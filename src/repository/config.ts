@@ -2,11 +2,11 @@ import { z } from 'zod';
 import YAML from 'yaml';
 import { invalid } from '../core/errors.js';
 import type { DataType } from '../core/datatype.js';
-import type { ModelConfig, TensorConfig } from '../core/model-config.js';
-import { describeIssue, formatPath, int, nonEmpty, show, strict } from './fields.js';
+import type { DynamicBatching, ModelConfig, QueuePolicy, TensorConfig } from '../core/model-config.js';
+import { describeIssue, formatPath, int, integerKeyed, nonEmpty, show, strict } from './fields.js';
 import { isSafeName } from './names.js';
 import {
-  GRAPH_LEVEL_NAMES, TRITON_DATATYPE_NAMES, parseConfigDataType, parseExecutionMode, parseGraphLevel,
+  GRAPH_LEVEL_NAMES, TIMEOUT_ACTIONS, TRITON_DATATYPE_NAMES, parseConfigDataType, parseExecutionMode, parseGraphLevel, parseTimeoutAction,
 } from './vocabulary.js';
 
 /**
@@ -120,11 +120,50 @@ const instanceGroup = strict({
   count: int(1).optional(),
 }, { gpus: [], secondary_devices: [], profile: [], passive: [], host_policy: [], rate_limiter: [] });
 
+const timeoutAction = z.unknown().transform((v, ctx) => {
+  const action = parseTimeoutAction(v);
+  if (action) return action;
+  ctx.addIssue({ code: 'custom', message: `expected one of ${TIMEOUT_ACTIONS.join(', ')}, got ${show(v)}` });
+  return z.NEVER;
+});
+
+const queuePolicy = strict({
+  timeout_action: timeoutAction.optional(),
+  default_timeout_microseconds: int(0).optional(),
+  allow_timeout_override: z.boolean().optional(),
+  max_queue_size: int(0).optional(),
+});
+
+type FileQueuePolicy = z.output<typeof queuePolicy>;
+
 const dynamicBatching = strict({
   preferred_batch_size: z.array(int(1)).optional(),
   max_queue_delay_microseconds: int(0).optional(),
   preserve_ordering: z.boolean().optional(),
-}, { priority_levels: [], default_priority_level: [], default_queue_policy: [], priority_queue_policy: [] });
+  priority_levels: int(0).optional(),
+  default_priority_level: int(0).optional(),
+  default_queue_policy: queuePolicy.optional(),
+  priority_queue_policy: integerKeyed(queuePolicy, 'priority level').optional(),
+}).superRefine((d, ctx) => {
+  const levels = d.priority_levels ?? 0;
+  const given = d.default_priority_level ?? 0;
+  const named = Object.keys(d.priority_queue_policy ?? {});
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (levels === 0) {
+    if (given !== 0) issue(['default_priority_level'], 'needs priority_levels > 0 (with 0, priorities are off)');
+    if (named.length) issue(['priority_queue_policy'], 'needs priority_levels > 0 (with 0, priorities are off)');
+    return;
+  }
+  if (given === 0) issue(['default_priority_level'], `is required with priority_levels ${levels}: the level (1 to ${levels}) of requests that give none`);
+  else if (given > levels) issue(['default_priority_level'], `${given} is out of range: levels are 1 to ${levels} (priority_levels)`);
+  for (const key of named) {
+    const level = Number(key);
+    if (level < 1 || level > levels) issue(['priority_queue_policy', key], `priority level ${key} is out of range: levels are 1 to ${levels} (priority_levels)`);
+  }
+});
+
+/** shoal's own block, named in Triton's style (units in the name, `default_` for what a request may replace). */
+const slo = strict({ default_deadline_microseconds: int(0).optional() });
 
 const graphLevel = z.unknown().transform((v, ctx) => {
   const level = parseGraphLevel(v);
@@ -153,6 +192,7 @@ const fileSchema = strict({
   instance_group: z.array(instanceGroup).optional(),
   optimization: optimization.optional(),
   dynamic_batching: dynamicBatching.optional(),
+  slo: slo.optional(),
   parameters: parameters.optional(),
   default_model_filename: z.string().refine(isSafeName, { error: 'must be a plain file name (no path separators)' }).optional(),
 }, {
@@ -191,15 +231,34 @@ const fileSchema = strict({
   };
   if (c.max_batch_size !== undefined) partial.max_batch_size = c.max_batch_size;
   if (c.default_model_filename !== undefined) partial.default_model_filename = c.default_model_filename;
-  if (c.dynamic_batching) {
-    partial.dynamic_batching = {
-      preferred_batch_size: c.dynamic_batching.preferred_batch_size ?? [],
-      max_queue_delay_microseconds: c.dynamic_batching.max_queue_delay_microseconds ?? 0,
-      preserve_ordering: c.dynamic_batching.preserve_ordering ?? false,
-    };
-  }
+  if (c.dynamic_batching) partial.dynamic_batching = toDynamicBatching(c.dynamic_batching);
+  if (c.slo) partial.slo = { default_deadline_microseconds: c.slo.default_deadline_microseconds ?? 0 };
   return partial;
 });
+
+function toDynamicBatching(d: z.output<typeof dynamicBatching>): DynamicBatching {
+  const byLevel: Record<number, QueuePolicy> = {};
+  for (const [level, p] of Object.entries(d.priority_queue_policy ?? {})) byLevel[Number(level)] = toQueuePolicy(p);
+  return {
+    preferred_batch_size: d.preferred_batch_size ?? [],
+    max_queue_delay_microseconds: d.max_queue_delay_microseconds ?? 0,
+    preserve_ordering: d.preserve_ordering ?? false,
+    priority_levels: d.priority_levels ?? 0,
+    default_priority_level: d.default_priority_level ?? 0,
+    default_queue_policy: toQueuePolicy(d.default_queue_policy ?? {}),
+    priority_queue_policy: byLevel,
+  };
+}
+
+/** Unset fields take proto3's defaults, as in Triton: a level's policy does not inherit from the default policy. */
+function toQueuePolicy(p: FileQueuePolicy): QueuePolicy {
+  return {
+    timeout_action: p.timeout_action ?? 'REJECT',
+    default_timeout_microseconds: p.default_timeout_microseconds ?? 0,
+    allow_timeout_override: p.allow_timeout_override ?? false,
+    max_queue_size: p.max_queue_size ?? 0,
+  };
+}
 
 function tensor(t: { name: string; data_type?: DataType; dims?: number[]; reshape?: { shape: number[] }; optional?: boolean }): PartialTensorConfig {
   const out: PartialTensorConfig = { name: t.name };

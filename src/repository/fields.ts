@@ -95,6 +95,32 @@ export function strict<S extends z.ZodRawShape>(shape: S, tolerated: Tolerated =
   }, obj);
 }
 
+/**
+ * proto3's map<uint64, message> as a mapping whose keys are integers (JSON writes them as
+ * strings). Keys are checked by hand before anything is stored, so '__proto__' is refused
+ * instead of becoming the result's prototype.
+ */
+export function integerKeyed<T extends z.ZodType>(value: T, keyName: string) {
+  return z.unknown().transform((rec, ctx) => {
+    const out: Record<string, z.output<T>> = {};
+    if (rec === null || rec === undefined) return out;
+    if (typeof rec !== 'object' || Array.isArray(rec)) {
+      ctx.addIssue({ code: 'custom', message: `expected a mapping from ${keyName} to settings, got ${show(rec)}` });
+      return out;
+    }
+    for (const [key, v] of Object.entries(rec)) {
+      if (!/^[0-9]+$/.test(key)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `${JSON.stringify(key)} is not a ${keyName} (expected an integer)` });
+        continue;
+      }
+      const parsed = value.safeParse(v, { reportInput: true });
+      if (parsed.success) out[key] = parsed.data;
+      else for (const iss of parsed.error.issues) ctx.addIssue({ code: 'custom', path: [key, ...iss.path], message: describeIssue(iss) });
+    }
+    return out;
+  });
+}
+
 /** `input[0].dims[1]`: a field path the way a reader of the file would write it. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';

@@ -1,4 +1,4 @@
-import type { ModelConfig, TensorConfig } from '../core/model-config.js';
+import type { DynamicBatching, ModelConfig, TensorConfig } from '../core/model-config.js';
 import { tritonDataType, tritonExecutionMode, tritonGraphLevel } from './vocabulary.js';
 
 /**
@@ -18,17 +18,26 @@ export function renderTritonConfig(cfg: ModelConfig): Record<string, unknown> {
     output: cfg.output.map(renderTensor),
     optimization: { graph: { level: tritonGraphLevel(cfg.optimization.graph_level) } },
   };
-  if (cfg.dynamic_batching) {
-    out['dynamic_batching'] = {
-      preferred_batch_size: [...cfg.dynamic_batching.preferred_batch_size],
-      max_queue_delay_microseconds: cfg.dynamic_batching.max_queue_delay_microseconds,
-      preserve_ordering: cfg.dynamic_batching.preserve_ordering,
-    };
-  }
+  if (cfg.dynamic_batching) out['dynamic_batching'] = renderDynamicBatching(cfg.dynamic_batching);
+  // Not Triton's: written only when set, so configs without it look exactly like Triton's.
+  if (cfg.slo) out['slo'] = { default_deadline_microseconds: cfg.slo.default_deadline_microseconds };
   out['instance_group'] = cfg.instance_group.map((g) => ({ ...(g.name !== undefined && { name: g.name }), kind: g.kind, count: g.count }));
   if (cfg.default_model_filename !== undefined) out['default_model_filename'] = cfg.default_model_filename;
   out['parameters'] = renderParameters(cfg);
   return out;
+}
+
+function renderDynamicBatching(d: DynamicBatching): Record<string, unknown> {
+  return {
+    preferred_batch_size: [...d.preferred_batch_size],
+    max_queue_delay_microseconds: d.max_queue_delay_microseconds,
+    preserve_ordering: d.preserve_ordering,
+    priority_levels: d.priority_levels,
+    default_priority_level: d.default_priority_level,
+    default_queue_policy: { ...d.default_queue_policy },
+    // proto3 JSON writes map keys as strings; the levels come out in ascending order.
+    priority_queue_policy: Object.fromEntries(Object.entries(d.priority_queue_policy).map(([level, p]) => [level, { ...p }])),
+  };
 }
 
 function renderTensor(t: TensorConfig): Record<string, unknown> {

@@ -54,3 +54,13 @@ export function parseExecutionMode(s: string): 'sequential' | 'parallel' | undef
 export function tritonExecutionMode(mode: 'sequential' | 'parallel'): string {
   return mode === 'parallel' ? '1' : '0';
 }
+
+export const TIMEOUT_ACTIONS = ['REJECT', 'DELAY'] as const;
+
+/** Triton's JSON writes the enum's name; proto3 JSON readers also take its number (REJECT = 0, DELAY = 1). */
+export function parseTimeoutAction(v: unknown): 'REJECT' | 'DELAY' | undefined {
+  const n = typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : v;
+  if (n === 'REJECT' || n === 0) return 'REJECT';
+  if (n === 'DELAY' || n === 1) return 'DELAY';
+  return undefined;
+}

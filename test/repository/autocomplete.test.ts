@@ -59,7 +59,7 @@ describe('completeConfig: filling in', () => {
 
   it('keeps the rest of the config', () => {
     const cfg = complete('max_batch_size: 8\ndynamic_batching: { max_queue_delay_microseconds: 100 }\nparameters: { a: b }');
-    expect(cfg.dynamic_batching).toEqual({ preferred_batch_size: [], max_queue_delay_microseconds: 100, preserve_ordering: false });
+    expect(cfg.dynamic_batching).toMatchObject({ preferred_batch_size: [], max_queue_delay_microseconds: 100, preserve_ordering: false, priority_levels: 0 });
     expect(cfg.parameters).toEqual({ a: 'b' });
   });
 });
@@ -94,7 +94,7 @@ describe('completeConfig: mismatches are errors naming the tensor', () => {
   });
 
   it('dynamic batching without a batch dimension', () => {
-    const partial = { ...parseModelConfig('', FILE, 'm'), dynamic_batching: { preferred_batch_size: [], max_queue_delay_microseconds: 0, preserve_ordering: false } };
+    const partial = { ...parseModelConfig('', FILE, 'm'), dynamic_batching: parseModelConfig('max_batch_size: 1\ndynamic_batching: {}', FILE, 'm').dynamic_batching };
     expect(() => completeConfig(partial, batchable, FILE)).toThrow(/models\/m\/config\.yaml: dynamic_batching: needs max_batch_size > 0/);
   });
 });

@@ -3,6 +3,12 @@ import { ShoalError } from '../../src/core/errors.js';
 import { defaultPartialConfig, parseModelConfig } from '../../src/repository/config.js';
 
 const FILE = 'models/mlp/config.yaml';
+const NO_PRIORITIES = {
+  priority_levels: 0,
+  default_priority_level: 0,
+  default_queue_policy: { timeout_action: 'REJECT', default_timeout_microseconds: 0, allow_timeout_override: false, max_queue_size: 0 },
+  priority_queue_policy: {},
+} as const;
 const parse = (text: string) => parseModelConfig(text, FILE, 'mlp');
 
 function errorOf(text: string): ShoalError {
@@ -82,7 +88,7 @@ default_model_filename: net.onnx
       ],
       version_policy: { specific: { versions: [1, 3] } },
       instance_group: [{ name: 'cpus', count: 2, kind: 'KIND_CPU' }],
-      dynamic_batching: { preferred_batch_size: [4, 8], max_queue_delay_microseconds: 500, preserve_ordering: true },
+      dynamic_batching: { preferred_batch_size: [4, 8], max_queue_delay_microseconds: 500, preserve_ordering: true, ...NO_PRIORITIES },
       optimization: { graph_level: 'extended', intra_op_thread_count: 4, inter_op_thread_count: 2, execution_mode: 'parallel' },
       parameters: { custom: 'hello', plain: 'yes', number: '7' },
       default_model_filename: 'net.onnx',
@@ -111,7 +117,7 @@ default_model_filename: net.onnx
   it('treats an empty YAML key as an empty mapping', () => {
     expect(parse('version_policy:\n  all:\n').version_policy).toEqual({ all: {} });
     expect(parse('max_batch_size: 4\ndynamic_batching:\n').dynamic_batching)
-      .toEqual({ preferred_batch_size: [], max_queue_delay_microseconds: 0, preserve_ordering: false });
+      .toEqual({ preferred_batch_size: [], max_queue_delay_microseconds: 0, preserve_ordering: false, ...NO_PRIORITIES });
     expect(parse('version_policy: { latest: {} }').version_policy).toEqual({ latest: { num_versions: 1 } });
   });
 

@@ -18,7 +18,19 @@ const full: ModelConfig = {
   version_policy: { specific: { versions: [1, 3] } },
   instance_group: [{ name: 'g', count: 2, kind: 'KIND_CPU' }, { count: 1, kind: 'KIND_GPU' }],
   optimization: { graph_level: 'basic', intra_op_thread_count: 4, inter_op_thread_count: 2, execution_mode: 'parallel' },
-  dynamic_batching: { preferred_batch_size: [4, 8], max_queue_delay_microseconds: 250, preserve_ordering: true },
+  dynamic_batching: {
+    preferred_batch_size: [4, 8],
+    max_queue_delay_microseconds: 250,
+    preserve_ordering: true,
+    priority_levels: 3,
+    default_priority_level: 2,
+    default_queue_policy: { timeout_action: 'DELAY', default_timeout_microseconds: 5000, allow_timeout_override: true, max_queue_size: 16 },
+    priority_queue_policy: {
+      1: { timeout_action: 'REJECT', default_timeout_microseconds: 1000, allow_timeout_override: false, max_queue_size: 4 },
+      3: { timeout_action: 'REJECT', default_timeout_microseconds: 0, allow_timeout_override: false, max_queue_size: 0 },
+    },
+  },
+  slo: { default_deadline_microseconds: 20000 },
   parameters: { custom: 'v', 'session.use_device_allocator_for_initializers': '1' },
   default_model_filename: 'net.onnx',
 };
@@ -40,7 +52,19 @@ describe('renderTritonConfig', () => {
       ],
       output: [{ name: 'y', data_type: 'TYPE_BOOL', dims: [4] }],
       optimization: { graph: { level: -1 } },
-      dynamic_batching: { preferred_batch_size: [4, 8], max_queue_delay_microseconds: 250, preserve_ordering: true },
+      dynamic_batching: {
+        preferred_batch_size: [4, 8],
+        max_queue_delay_microseconds: 250,
+        preserve_ordering: true,
+        priority_levels: 3,
+        default_priority_level: 2,
+        default_queue_policy: { timeout_action: 'DELAY', default_timeout_microseconds: 5000, allow_timeout_override: true, max_queue_size: 16 },
+        priority_queue_policy: {
+          '1': { timeout_action: 'REJECT', default_timeout_microseconds: 1000, allow_timeout_override: false, max_queue_size: 4 },
+          '3': { timeout_action: 'REJECT', default_timeout_microseconds: 0, allow_timeout_override: false, max_queue_size: 0 },
+        },
+      },
+      slo: { default_deadline_microseconds: 20000 },
       instance_group: [{ name: 'g', kind: 'KIND_CPU', count: 2 }, { kind: 'KIND_GPU', count: 1 }],
       default_model_filename: 'net.onnx',
       parameters: {
@@ -68,6 +92,16 @@ describe('renderTritonConfig', () => {
     }, 'config.yaml');
     expect(reparse(cfg)).toEqual(cfg);
     expect(renderTritonConfig(cfg)).toMatchObject({ version_policy: { latest: { num_versions: 1 } }, optimization: { graph: { level: 0 } } });
+  });
+
+  it('round-trips dynamic batching without priorities, and a config without dynamic batching or slo', () => {
+    const plain = parseModelConfig('max_batch_size: 8\ndynamic_batching: {}', 'config.yaml', 'mlp').dynamic_batching!;
+    const noPriorities = { ...full, dynamic_batching: plain };
+    expect(reparse(noPriorities)).toEqual(noPriorities);
+    expect(renderTritonConfig(noPriorities)['dynamic_batching']).toMatchObject({ priority_levels: 0, default_priority_level: 0, priority_queue_policy: {} });
+    const { dynamic_batching: _d, slo: _s, ...bare } = full;
+    expect(reparse(bare)).toEqual(bare);
+    expect(renderTritonConfig(bare)).not.toHaveProperty('slo');
   });
 
   it('round-trips each version policy, graph level and datatype', () => {
