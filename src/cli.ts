@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULTS, startServer } from './server/server.js';
 import { SERVER_VERSION } from './server/service.js';
 import { writeExampleRepository } from './onnx/examples.js';
+import { benchCommand } from './bench/command.js';
 
 function integer(name: string, min: number) {
   return (value: string): number => {
@@ -75,6 +76,8 @@ program
     const names = await writeExampleRepository(o.out, { seed: o.seed, includePretrained: o.pretrained });
     console.log(`wrote ${names.length} models to ${o.out}: ${names.join(', ')}`);
   });
+
+program.addCommand(benchCommand());
 
 program.parseAsync().catch((e: unknown) => {
   console.error(`shoal: ${e instanceof Error ? e.message : String(e)}`);

@@ -1,0 +1,101 @@
+/**
+ * The engine ceiling: onnxruntime-node called in-process, no HTTP, no JSON, no queue, at each
+ * batch size. Whatever a server adds on top shows as the gap between its figures and these.
+ *
+ *   npx tsx bench/baselines/ort-direct.ts [--model cnn] [--repo DIR] [--batches 1,2,4,8,16,32]
+ *                                         [--seconds 2] [--dim 16] [--threads N]
+ *
+ * Without --repo the generated example models are written to a temporary folder first.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import ort from 'onnxruntime-node';
+import { writeExampleRepository } from '../../src/onnx/examples.js';
+import { rng } from '../../src/bench/random.js';
+
+export interface BatchFigures { batch: number; runs: number; p50Ms: number; p99Ms: number; inferencesPerS: number }
+
+type Meta = ort.InferenceSession.TensorValueMetadata;
+
+/** Random feeds: the first symbolic dimension is the batch, any other takes `dim`. */
+function feeds(inputs: readonly Meta[], batch: number, dim: number, seed: number): Record<string, ort.Tensor> {
+  const r = rng(seed);
+  return Object.fromEntries(inputs.map((m) => {
+    const shape = m.shape.map((d, i) => (typeof d === 'number' && d >= 0 ? d : i === 0 ? batch : dim));
+    const n = shape.reduce((a, b) => a * b, 1);
+    const small = (): number => Math.floor(r() * 100);
+    const data = m.type === 'float32' ? Float32Array.from({ length: n }, () => r() * 2 - 1)
+      : m.type === 'float64' ? Float64Array.from({ length: n }, () => r() * 2 - 1)
+        : m.type === 'int64' ? BigInt64Array.from({ length: n }, () => BigInt(small()))
+          : m.type === 'int32' ? Int32Array.from({ length: n }, small)
+            : undefined;
+    if (!data) throw new Error(`input '${m.name}': ${m.type} inputs are not generated here`);
+    return [m.name, new ort.Tensor(m.type, data, shape)];
+  }));
+}
+
+export async function measureBatches(file: string, o: { batches: number[]; seconds: number; dim: number; threads?: number }): Promise<BatchFigures[]> {
+  const session = await ort.InferenceSession.create(file, o.threads ? { intraOpNumThreads: o.threads } : {});
+  const inputs = session.inputMetadata.filter((m): m is Meta => m.isTensor);
+  const figures: BatchFigures[] = [];
+  try {
+    for (const batch of o.batches) {
+      const f = feeds(inputs, batch, o.dim, batch);
+      for (let i = 0; i < 5; i++) await session.run(f);
+      const times: number[] = [];
+      const start = performance.now();
+      // At least 20 runs, so a slow model still gives a p99 of something.
+      while (times.length < 20 || performance.now() - start < o.seconds * 1000) {
+        const t0 = performance.now();
+        await session.run(f);
+        times.push(performance.now() - t0);
+      }
+      const elapsedS = (performance.now() - start) / 1000;
+      times.sort((a, b) => a - b);
+      const at = (q: number): number => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)]!;
+      figures.push({ batch, runs: times.length, p50Ms: at(0.5), p99Ms: at(0.99), inferencesPerS: (batch * times.length) / elapsedS });
+    }
+  } finally {
+    await session.release();
+  }
+  return figures;
+}
+
+export function figuresTable(model: string, rows: BatchFigures[]): string {
+  const head = ['batch', 'runs', 'p50 ms/run', 'p99 ms/run', 'inferences/s', 'µs/inference'];
+  const cells = rows.map((r) => [String(r.batch), String(r.runs), r.p50Ms.toFixed(3), r.p99Ms.toFixed(3), r.inferencesPerS.toFixed(0), (1e6 / r.inferencesPerS).toFixed(1)]);
+  const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]): string => c.map((x, i) => x.padStart(w[i]!)).join('  ');
+  return [`onnxruntime-node ${ort.env.versions.common ?? ''} direct, model ${model}`, line(head), w.map((n) => '─'.repeat(n)).join('  '), ...cells.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string', default: 'cnn' }, repo: { type: 'string' }, batches: { type: 'string', default: '1,2,4,8,16,32' },
+      seconds: { type: 'string', default: '2' }, dim: { type: 'string', default: '16' }, threads: { type: 'string' },
+    },
+  });
+  const temp = values.repo ? undefined : await mkdtemp(path.join(os.tmpdir(), 'shoal-ort-direct-'));
+  const repo = values.repo ?? temp!;
+  try {
+    if (temp) await writeExampleRepository(temp, { includePretrained: false });
+    const rows = await measureBatches(path.join(repo, values.model, '1', 'model.onnx'), {
+      batches: values.batches.split(',').map(Number), seconds: Number(values.seconds), dim: Number(values.dim),
+      ...(values.threads ? { threads: Number(values.threads) } : {}),
+    });
+    console.log(figuresTable(values.model, rows));
+  } finally {
+    if (temp) await rm(temp, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * `shoal bench`: flags to options. The measuring code is imported only when the command runs,
+ * so `shoal serve` does not load it.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseShapeFlag } from './shapes.js';
+import { parseTrace } from './workload.js';
+import type { BenchOptions } from './runner.js';
+
+const num = (name: string, min: number, integer = false) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw new InvalidArgumentError(`${name} must be ${integer ? 'a whole number' : 'a number'} ≥ ${min}`);
+  return n;
+};
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const list = (name: string) => (v: string): number[] => v.split(',').map((x) => num(name, Number.MIN_VALUE)(x.trim()));
+
+export interface RawBenchFlags {
+  url: string; model: string[]; modelVersion?: string;
+  rate?: number | true; concurrency?: number | true; trace?: string; sweep?: number[];
+  arrival?: 'poisson' | 'gamma' | 'constant'; cv?: number; zipf?: number;
+  duration: number; warmup: number; sloMs?: number; connections?: number; timeoutMs: number;
+  binary?: boolean; batch: number; dim?: number; shape: string[]; inputData?: string; intRange: string;
+  seed: number; json?: string; html?: string; quiet?: boolean;
+}
+
+/** Checks the flags against each other and reads the files they name. */
+export async function benchOptions(f: RawBenchFlags): Promise<BenchOptions> {
+  const modes = [f.rate !== undefined && 'rate', f.concurrency !== undefined && 'concurrency', f.trace !== undefined && 'trace'].filter(Boolean);
+  if (modes.length > 1) throw new Error(`choose one of --rate, --concurrency and --trace (got ${modes.join(', ')})`);
+  const mode = (modes[0] || 'concurrency') as BenchOptions['mode'];
+  if (mode === 'trace' && f.sweep) throw new Error('--sweep goes with --rate or --concurrency, not --trace');
+  if (mode !== 'trace' && f.model.length === 0) throw new Error('name at least one --model');
+  const given = mode === 'rate' ? f.rate : f.concurrency;
+  const levels = f.sweep ?? (typeof given === 'number' ? [given] : mode === 'concurrency' && given === undefined ? [1] : []);
+  if (mode !== 'trace' && levels.length === 0) throw new Error(`--${mode} needs a value, or --sweep with a list of them`);
+  if (mode === 'concurrency' && levels.some((c) => !Number.isInteger(c))) throw new Error('concurrency levels must be whole numbers');
+  const arrival = f.arrival ?? (f.cv !== undefined ? 'gamma' : 'poisson');
+  if (f.cv !== undefined && arrival !== 'gamma') throw new Error('--cv shapes gamma arrivals; it does not go with --arrival ' + arrival);
+  const [lo, hi] = f.intRange.split(',').map(Number);
+  if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo! >= hi!) throw new Error(`--int-range '${f.intRange}': expected LO,HI with LO < HI`);
+  const { parseInputData } = await import('./payload.js');
+  return {
+    url: f.url, models: f.model, ...(f.modelVersion ? { version: f.modelVersion } : {}),
+    popularity: f.zipf !== undefined ? { kind: 'zipf', s: f.zipf } : { kind: 'uniform' },
+    mode, arrival, cv: f.cv ?? 1, levels,
+    ...(f.trace ? { trace: parseTrace(await readFile(f.trace, 'utf8')) } : {}),
+    durationS: f.duration, warmupS: f.warmup,
+    ...(f.sloMs !== undefined ? { sloMs: f.sloMs } : {}),
+    ...(f.connections !== undefined ? { connections: f.connections } : {}),
+    timeoutMs: f.timeoutMs, binary: f.binary === true, batch: f.batch,
+    ...(f.dim !== undefined ? { dim: f.dim } : {}),
+    shapes: Object.fromEntries(f.shape.map(parseShapeFlag)),
+    ...(f.inputData ? { inputData: parseInputData(await readFile(f.inputData, 'utf8')) } : {}),
+    intRange: [lo!, hi!], seed: f.seed,
+  };
+}
+
+export function benchCommand(): Command {
+  return new Command('bench')
+    .description('measure a KServe v2 HTTP server (shoal, Triton, …): open-loop rates, closed-loop concurrency, sweeps, trace replay')
+    .option('--url <url>', 'the server', 'http://127.0.0.1:8000')
+    .option('--model <name>', 'model to send requests to; repeat for several', collect, [])
+    .option('--model-version <v>', 'model version (default: the server picks)')
+    .option('--rate [perSecond]', 'open loop: requests per second, sent on schedule whatever the server does', num('--rate', Number.MIN_VALUE))
+    .addOption(new Option('--arrival <process>', 'open-loop arrivals').choices(['poisson', 'gamma', 'constant']))
+    .option('--cv <x>', 'coefficient of variation of gamma interarrivals (1 = Poisson, >1 bursty); implies --arrival gamma', num('--cv', Number.MIN_VALUE))
+    .option('--concurrency [clients]', 'closed loop: clients each waiting for its answer (default mode, 1 client)', num('--concurrency', 1, true))
+    .option('--trace <file>', 'replay a CSV trace: timestamp_ms,model[,deadline_ms] (its first --warmup seconds are not counted)')
+    .option('--sweep <list>', 'run one point per value: rates with --rate, client counts with --concurrency (e.g. 50,100,200)', list('--sweep'))
+    .option('--zipf <s>', 'model popularity Zipf(s) in the order the models are given (default uniform)', num('--zipf', 0))
+    .option('--duration <s>', 'measured seconds per point', num('--duration', Number.MIN_VALUE), 10)
+    .option('--warmup <s>', 'seconds sent first and left out of the figures', num('--warmup', 0), 1)
+    .option('--slo-ms <ms>', 'latency objective: goodput counts answers within it', num('--slo-ms', Number.MIN_VALUE))
+    .option('--connections <n>', 'HTTP connections (default: clients, or enough for the rate at 200 ms per answer)', num('--connections', 1, true))
+    .option('--timeout-ms <ms>', 'give up on an answer after this long (counted as a timeout error)', num('--timeout-ms', 1), 30_000)
+    .option('--binary', 'binary tensor extension instead of JSON tensors')
+    .option('--batch <n>', 'size of the batch dimension', num('--batch', 1, true), 1)
+    .option('--dim <n>', 'size for every other dimension the metadata leaves -1', num('--dim', 0, true))
+    .option('--shape <name=d1,d2>', 'full shape of one input, batch included; repeat per input', collect, [])
+    .option('--input-data <file>', 'JSON requests to send instead of random ones ({"inputs": [...]}, a list, or keyed by model)')
+    .option('--int-range <lo,hi>', 'random integer inputs drawn from [lo, hi)', '0,100')
+    .option('--seed <n>', 'seed for arrivals, model choice and input values', num('--seed', 0, true), 1)
+    .option('--json <file>', 'write the full report as JSON')
+    .option('--html <file>', 'write a self-contained HTML report with plots')
+    .option('--quiet', 'no progress lines on stderr')
+    .addHelpText('after', `
+Examples:
+  shoal bench --model add_sub --rate 200 --duration 30 --slo-ms 50 --html report.html
+  shoal bench --model mlp --model cnn --zipf 1.2 --rate --sweep 50,100,200,400 --binary
+  shoal bench --model cnn --concurrency --sweep 1,2,4,8,16 --json cnn.json
+  shoal bench --model identity_fp32 --dim 16 --rate 500 --arrival gamma --cv 3
+  shoal bench --trace requests.csv --warmup 0`)
+    .action(async (flags: RawBenchFlags) => {
+      const options = await benchOptions(flags);
+      const { runBench } = await import('./runner.js');
+      const { consoleReport } = await import('./report-text.js');
+      if (!flags.quiet) options.progress = (line) => process.stderr.write(`${line}\n`);
+      const report = await runBench(options, `shoal bench ${process.argv.slice(3).join(' ')}`);
+      console.log(consoleReport(report));
+      if (flags.json) await writeFile(flags.json, JSON.stringify(report, null, 2) + '\n');
+      if (flags.html) {
+        const { htmlReport } = await import('./report-html.js');
+        await writeFile(flags.html, htmlReport(report));
+      }
+      if (report.points.every((p) => p.stats.ok === 0)) process.exitCode = 2;
+    });
+}

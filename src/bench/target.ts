@@ -1,0 +1,164 @@
+/**
+ * The server under test, seen as any KServe v2 HTTP server: its model metadata, its config
+ * where it has one (Triton, shoal), and one inference request sent and read to the end.
+ */
+import { Pool, request } from 'undici';
+import type { Tensor } from '../core/tensor.js';
+import { encodeBinary, encodeJson, randomTensor, type EncodedRequest } from './payload.js';
+import { substream } from './random.js';
+import { concreteShapes, type InputSpec, type ModelMetadata, type ShapeOptions } from './shapes.js';
+
+export interface Endpoint {
+  /** scheme://host:port */
+  origin: string;
+  /** Any path prefix the server sits under, without a trailing slash. */
+  prefix: string;
+}
+
+export function endpoint(url: string): Endpoint {
+  const u = new URL(url);
+  return { origin: u.origin, prefix: u.pathname.replace(/\/+$/, '') };
+}
+
+export function modelPath(e: Endpoint, model: string, version?: string): string {
+  return `${e.prefix}/v2/models/${encodeURIComponent(model)}${version ? `/versions/${encodeURIComponent(version)}` : ''}`;
+}
+
+async function getJson(e: Endpoint, path: string): Promise<{ status: number; json: unknown }> {
+  const res = await request(e.origin + path, { headersTimeout: 10_000, bodyTimeout: 10_000 });
+  const text = await res.body.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.statusCode, json };
+}
+
+export async function fetchMetadata(e: Endpoint, model: string, version?: string): Promise<ModelMetadata> {
+  const path = modelPath(e, model, version);
+  const { status, json } = await getJson(e, path);
+  if (status !== 200) throw new Error(`GET ${path}: HTTP ${status} ${JSON.stringify(json).slice(0, 200)}`);
+  return json as ModelMetadata;
+}
+
+/** max_batch_size from the config extension; undefined when the server has none. */
+export async function fetchMaxBatchSize(e: Endpoint, model: string, version?: string): Promise<number | undefined> {
+  try {
+    const { status, json } = await getJson(e, `${modelPath(e, model, version)}/config`);
+    const v = status === 200 ? (json as { max_batch_size?: unknown }).max_batch_size : undefined;
+    return typeof v === 'number' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface PreparedModel {
+  name: string;
+  path: string;
+  inputs: InputSpec[];
+  /** Distinct bodies, cycled through so a server cannot answer from a one-entry cache. */
+  requests: EncodedRequest[];
+}
+
+export interface PrepareOptions extends Omit<ShapeOptions, 'maxBatchSize'> {
+  version?: string;
+  binary: boolean;
+  seed: number;
+  intRange: readonly [number, number];
+  /** Requests from --input-data for this model, if any. */
+  data?: Tensor[][];
+  variants: number;
+}
+
+export async function prepareModel(e: Endpoint, model: string, o: PrepareOptions): Promise<PreparedModel> {
+  const path = `${modelPath(e, model, o.version)}/infer`;
+  const encode = o.binary ? encodeBinary : encodeJson;
+  if (o.data && o.data.length > 0) {
+    const inputs = o.data[0]!.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }));
+    return { name: model, path, inputs, requests: o.data.map(encode) };
+  }
+  const meta = await fetchMetadata(e, model, o.version);
+  const maxBatchSize = await fetchMaxBatchSize(e, model, o.version);
+  const inputs = concreteShapes(meta, { ...o, maxBatchSize });
+  const r = substream(o.seed, `inputs:${model}`);
+  const requests = Array.from({ length: o.variants }, () => encode(inputs.map((spec) => randomTensor(spec, r, o.intRange))));
+  return { name: model, path, inputs, requests };
+}
+
+export function connectionPool(e: Endpoint, connections: number, timeoutMs: number): Pool {
+  return new Pool(e.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+}
+
+export type Outcome = { ok: true; bytes: number } | { ok: false; kind: string; detail: string };
+
+/** Sends one request and reads the reply to its end, so the time counted covers the whole answer. */
+export async function sendInfer(pool: Pool, path: string, req: EncodedRequest): Promise<Outcome> {
+  try {
+    const res = await pool.request({ method: 'POST', path, headers: req.headers, body: req.body });
+    if (res.statusCode !== 200) {
+      const text = await res.body.text();
+      return { ok: false, kind: `HTTP ${res.statusCode}`, detail: text.slice(0, 200) };
+    }
+    let bytes = 0;
+    for await (const chunk of res.body) bytes += (chunk as Buffer).length;
+    return { ok: true, bytes };
+  } catch (err) {
+    return { ok: false, kind: errorKind(err), detail: (err as Error).message ?? String(err) };
+  }
+}
+
+/** How long the preflight keeps requests going to warm the code paths on both sides. */
+const WARM_CODE_MS = 300;
+
+/**
+ * Before time zero: open the connections (with cheap health checks, so a slow model does not
+ * make this take minutes) and send each model one request. Cold connections and cold code on
+ * either side otherwise pile a backlog into the first second that warm-up may not absorb;
+ * and a request the server refuses outright is better reported now than as N errors.
+ */
+export async function preflight(pool: Pool, e: Endpoint, models: PreparedModel[], connections: number): Promise<void> {
+  const open = Math.min(connections, 64);
+  for (let round = 0; round < 3; round++) {
+    await Promise.all(Array.from({ length: open }, async () => {
+      try {
+        const res = await pool.request({ method: 'GET', path: `${e.prefix}/v2/health/live` });
+        await res.body.dump();
+      } catch {
+        // Only the connection mattered.
+      }
+    }));
+  }
+  for (const m of models) {
+    const o = await sendInfer(pool, m.path, m.requests[0]!);
+    if (!o.ok) throw new Error(`model '${m.name}': the first request failed (${o.kind}): ${o.detail}`);
+  }
+  // Warm the request path's code on both sides for a moment, bounded in time so slow models cost little.
+  const stopAt = performance.now() + WARM_CODE_MS;
+  let k = 0;
+  await Promise.all(Array.from({ length: Math.min(open, 8) }, async () => {
+    while (performance.now() < stopAt) {
+      const m = models[k++ % models.length]!;
+      await sendInfer(pool, m.path, m.requests[k % m.requests.length]!);
+    }
+  }));
+}
+
+/** Network failures grouped the way an operator reads them, not by undici's class names. */
+export function errorKind(err: unknown): string {
+  const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+  switch (code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'timeout';
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+    case 'EPIPE':
+      return 'connection reset';
+    default:
+      return code ? `network ${code}` : 'network error';
+  }
+}
