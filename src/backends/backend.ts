@@ -28,7 +28,7 @@ export interface BackendSession {
   readonly outputs: TensorSpec[];
   /** Memory the session holds, in bytes, measured at load. */
   readonly footprintBytes: number;
-  /** Runs one batch off the event loop. Returns the named outputs, in the order asked. */
+  /** Runs one batch without holding up the event loop for long (see docs/architecture.md). Returns the named outputs, in the order asked. */
   run(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]>;
   unload(): Promise<void>;
 }

@@ -52,9 +52,18 @@ export function splitBatch(outputs: readonly Tensor[], rows: readonly number[]):
 
 /** A key equal for requests whose tensors can share a batch: same names, datatypes and non-batch dims. */
 export function shapeKey(inputs: readonly Tensor[], batched: boolean): string {
+  if (inputs.length === 1) return tensorKey(inputs[0]!, batched);
   return inputs
-    .map((t) => `${t.name}:${t.datatype}:${(batched ? t.shape.slice(1) : t.shape).join('x')}`)
+    .map((t) => tensorKey(t, batched))
     .sort()
     .join('|');
+}
+
+function tensorKey(t: Tensor, batched: boolean): string {
+  // The non-batch dims joined with 'x', without slicing the shape.
+  const start = batched ? 1 : 0;
+  let dims = '';
+  for (let i = start; i < t.shape.length; i++) dims += i === start ? String(t.shape[i]) : `x${t.shape[i]}`;
+  return `${t.name}:${t.datatype}:${dims}`;
 }
 

@@ -71,8 +71,9 @@ export class ModelScheduler {
       return Promise.reject(new ShoalError('overloaded', `queue full (${this.opts.maxQueueSize} requests waiting)`, 1));
     }
     return new Promise<JobResult>((resolve, reject) => {
-      this.queue.push({ seq: this.nextSeq++, arrival: this.opts.clock.now(), batchSize: job.batchSize, shapeKey: job.shapeKey, job, resolve, reject });
-      this.pump();
+      const w: Waiting = { seq: this.nextSeq++, arrival: this.opts.clock.now(), batchSize: job.batchSize, shapeKey: job.shapeKey, job, resolve, reject };
+      this.queue.push(w);
+      this.pump(w);
     });
   }
 
@@ -82,25 +83,50 @@ export class ModelScheduler {
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
-  private pump(): void {
-    this.dropCancelled();
-    const idleInstances = this.busy.flatMap((b, i) => (b ? [] : [i]));
+  /** `fresh`: the job submitted in this same call, if any. */
+  private pump(fresh?: Waiting): void {
+    // An empty queue has nothing to decide (the policy would dispatch, refuse and wake for nothing).
+    if (this.queue.length === 0) {
+      this.notifyIdle();
+      return;
+    }
+    this.dropCancelled(fresh);
+    const idleInstances: number[] = [];
+    for (let i = 0; i < this.busy.length; i++) if (!this.busy[i]) idleInstances.push(i);
     const now = this.opts.clock.now();
     const plan = schedule({ pending: this.queue, idleInstances }, this.opts.batching, now);
-    for (const d of plan.dispatch) {
-      const seqs = new Set(d.seqs);
-      const batch = this.queue.filter((w) => seqs.has(w.seq));
-      for (let i = this.queue.length - 1; i >= 0; i--) if (seqs.has(this.queue[i]!.seq)) this.queue.splice(i, 1);
-      void this.execute(d.instance, batch, now);
-    }
+    for (const d of plan.dispatch) void this.execute(d.instance, this.take(d.seqs), now);
     this.armTimer(plan.wakeAt);
     this.notifyIdle();
   }
 
-  private dropCancelled(): void {
+  /** Removes the jobs with these seqs from the queue; returns them in queue order. */
+  private take(seqs: readonly number[]): Waiting[] {
+    if (seqs.length === 1) {
+      const i = this.queue.findIndex((w) => w.seq === seqs[0]);
+      return i < 0 ? [] : this.queue.splice(i, 1);
+    }
+    const wanted = new Set(seqs);
+    const batch: Waiting[] = [];
+    let kept = 0;
+    for (const w of this.queue) {
+      if (wanted.has(w.seq)) batch.push(w);
+      else this.queue[kept++] = w;
+    }
+    this.queue.length = kept;
+    return batch;
+  }
+
+  /**
+   * Rejects queued jobs whose signal has aborted. The job submitted in this same call is left to
+   * the next look: its caller has just handed it in, a disconnect can be learned only once the
+   * event loop turns, and reading a signal may be what makes it (the HTTP adapter makes them on
+   * first read, as they are dear), so a job that runs at once never has one made.
+   */
+  private dropCancelled(fresh: Waiting | undefined): void {
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const w = this.queue[i]!;
-      if (w.job.signal?.aborted) {
+      if (w !== fresh && w.job.signal?.aborted) {
         this.queue.splice(i, 1);
         w.reject(new ShoalError('cancelled', 'the client closed the connection before the request ran'));
       }

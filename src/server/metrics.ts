@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Histogram, type Metric, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ModelState } from '../core/service.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
@@ -8,19 +8,19 @@ const STATES: ModelState[] = ['READY', 'UNAVAILABLE', 'LOADING', 'UNLOADING'];
 /** The server's Prometheus metrics, each registered once in its own registry. */
 export class Metrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({
-    name: 'shoal_inference_requests_total',
-    help: 'Inference requests by model, version and outcome (success or the error kind)',
-    labelNames: ['model', 'version', 'outcome'] as const,
-    registers: [this.registry],
-  });
+  readonly requests = new SeriesCounter<'model' | 'version' | 'outcome'>(
+    this.registry, 'shoal_inference_requests_total', 'Inference requests by model, version and outcome (success or the error kind)',
+  );
   readonly total = this.histogram('shoal_request_duration_seconds', 'Time from arrival to answer of successful inference requests');
   readonly queue = this.histogram('shoal_queue_duration_seconds', 'Time successful requests waited in the model queue');
   readonly compute = this.histogram('shoal_compute_duration_seconds', 'Time of the batch a successful request ran in, on the backend');
-  readonly inflight = new Gauge({
+  /** Inference requests accepted and not yet answered; a plain number, read into the gauge at each scrape. */
+  inflightRequests = 0;
+  readonly inflight: Gauge = new Gauge({
     name: 'shoal_inflight_requests',
     help: 'Inference requests accepted and not yet answered',
     registers: [this.registry],
+    collect: () => this.inflight.set(this.inflightRequests),
   });
   readonly modelState = new Gauge({
     name: 'shoal_model_state',
@@ -66,7 +66,157 @@ export class Metrics {
     clearInterval(this.lagTimer);
   }
 
-  private histogram(name: string, help: string): Histogram<'model' | 'version'> {
-    return new Histogram({ name, help, labelNames: ['model', 'version'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  private histogram(name: string, help: string): SeriesHistogram<'model' | 'version'> {
+    return new SeriesHistogram(this.registry, name, help, LATENCY_BUCKETS);
+  }
+}
+
+/*
+ * Metrics on the per-request path. prom-client's own `inc` and `observe` check and hash their
+ * labels and allocate on every call: four of them cost several microseconds a request, as much
+ * as a small model's inference. Here a caller looks a label set's series up once (the service
+ * keeps them per model version), and counting is an addition. Both classes register in the
+ * same prom-client registry and render exactly as prom-client's Counter and Histogram do.
+ */
+
+type Labels<L extends string> = Readonly<Record<L, string>>;
+
+const labelKey = (labels: Readonly<Record<string, string>>): string => JSON.stringify(labels);
+
+/** One label set of a SeriesCounter. */
+export class CounterSeries {
+  value = 0;
+  constructor(readonly labels: Readonly<Record<string, string>>) {}
+  inc(n = 1): void {
+    this.value += n;
+  }
+}
+
+/** A counter whose label sets are kept as series. Labels render in the order the first lookup gave them. */
+export class SeriesCounter<L extends string> {
+  readonly type = 'counter';
+  readonly aggregator = 'sum';
+  private readonly byKey = new Map<string, CounterSeries>();
+
+  constructor(registry: Registry, readonly name: string, readonly help: string) {
+    // The registry only asks a metric for its name and values; this class has both.
+    registry.registerMetric(this as unknown as Metric);
+  }
+
+  series(labels: Labels<L>): CounterSeries {
+    const key = labelKey(labels);
+    let s = this.byKey.get(key);
+    if (!s) {
+      s = new CounterSeries({ ...labels });
+      this.byKey.set(key, s);
+    }
+    return s;
+  }
+
+  inc(labels: Labels<L>, n = 1): void {
+    this.series(labels).inc(n);
+  }
+
+  get(): Promise<{ name: string; help: string; type: 'counter'; aggregator: 'sum'; values: Array<{ value: number; labels: Record<string, string> }> }> {
+    const values = [...this.byKey.values()].map((s) => ({ value: s.value, labels: { ...s.labels } }));
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
+  }
+
+  /** Zeroes every series in place, so that series callers hold stay the registry's. */
+  reset(): void {
+    for (const s of this.byKey.values()) s.value = 0;
+  }
+}
+
+/** One label set of a SeriesHistogram: per-bucket counts, made cumulative when rendered. */
+export class HistogramSeries {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+
+  constructor(readonly labels: Readonly<Record<string, string>>, private readonly bounds: readonly number[]) {
+    this.counts = bounds.map(() => 0);
+  }
+
+  observe(value: number): void {
+    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]!) i++;
+    if (i < bounds.length) this.counts[i]! += 1;
+    this.sum += value;
+    this.count += 1;
+  }
+
+  clear(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
+}
+
+interface HistogramValue {
+  value: number;
+  labels: Record<string, string | number>;
+  sharedLabels: Readonly<Record<string, string>>;
+  metricName: string;
+  /** prom-client's buckets carry one (null without exemplars); kept for the same JSON. */
+  exemplar?: null;
+}
+
+/** A histogram whose label sets are kept as series; an observation lands in the first bucket whose bound it does not exceed. */
+export class SeriesHistogram<L extends string> {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly byKey = new Map<string, HistogramSeries>();
+
+  constructor(registry: Registry, readonly name: string, readonly help: string, private readonly bounds: readonly number[]) {
+    registry.registerMetric(this as unknown as Metric);
+  }
+
+  series(labels: Labels<L>): HistogramSeries {
+    const key = labelKey(labels);
+    let s = this.byKey.get(key);
+    if (!s) {
+      s = new HistogramSeries({ ...labels }, this.bounds);
+      this.byKey.set(key, s);
+    }
+    return s;
+  }
+
+  observe(labels: Labels<L>, value: number): void {
+    this.series(labels).observe(value);
+  }
+
+  /** As prom-client's Histogram gives it to the registry for the text format: `le` first, the series' labels after. */
+  getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: HistogramValue[] }> {
+    const bucket = `${this.name}_bucket`;
+    const values: HistogramValue[] = [];
+    for (const s of this.byKey.values()) {
+      let acc = 0;
+      this.bounds.forEach((le, i) => {
+        acc += s.counts[i]!;
+        values.push({ labels: { le }, value: acc, metricName: bucket, exemplar: null, sharedLabels: s.labels });
+      });
+      values.push(
+        { labels: { le: '+Inf' }, value: s.count, metricName: bucket, exemplar: null, sharedLabels: s.labels },
+        { labels: {}, value: s.sum, metricName: `${this.name}_sum`, sharedLabels: s.labels },
+        { labels: {}, value: s.count, metricName: `${this.name}_count`, sharedLabels: s.labels },
+      );
+    }
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
+  }
+
+  /** As prom-client's Histogram gives it for JSON: each value's labels whole. */
+  async get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: Array<Omit<HistogramValue, 'sharedLabels'>> }> {
+    const m = await this.getForPromString();
+    return {
+      ...m,
+      values: m.values.map(({ sharedLabels, labels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } })),
+    };
+  }
+
+  reset(): void {
+    for (const s of this.byKey.values()) s.clear();
   }
 }

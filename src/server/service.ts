@@ -8,7 +8,8 @@ import type { ModelManager, ModelVersion } from '../models/model-manager.js';
 import { validateRequest } from '../models/validate.js';
 import { renderTritonConfig } from '../repository/render.js';
 import { shapeKey } from '../scheduling/batch.js';
-import type { Metrics } from './metrics.js';
+import type { Job } from '../scheduling/model-scheduler.js';
+import type { CounterSeries, HistogramSeries, Metrics } from './metrics.js';
 
 export const SERVER_NAME = 'shoal';
 export const SERVER_VERSION = '0.1.0';
@@ -18,9 +19,20 @@ const EXTENSIONS = ['binary_tensor_data', 'model_repository', 'model_configurati
  * The InferenceService the protocol adapters call: model lookup, request validation,
  * hand-off to the model's scheduler, and the bookkeeping (statistics, metrics) around it.
  */
+interface VersionPlan {
+  batched: boolean;
+  /** The version's metric series, looked up once. */
+  successes: CounterSeries;
+  total: HistogramSeries;
+  queue: HistogramSeries;
+  compute: HistogramSeries;
+}
+
 export class Service implements InferenceService {
   private draining = false;
   private started = false;
+  /** Per loaded version; a version that is unloaded and dropped takes its entry with it. */
+  private readonly plans = new WeakMap<ModelVersion, VersionPlan>();
 
   constructor(
     private readonly models: ModelManager,
@@ -73,26 +85,23 @@ export class Service implements InferenceService {
   async infer(req: InferRequest): Promise<InferResponse> {
     if (this.draining) throw unavailable('the server is shutting down and takes no new requests');
     let v: ModelVersion | undefined;
-    this.metrics.inflight.inc();
+    this.metrics.inflightRequests++;
     try {
       v = this.models.resolve(req.model, req.version);
+      const plan = this.planFor(v);
       const rows = validateRequest(req, v.config);
-      const batched = v.config.max_batch_size > 0;
-      const inputs = toModelInputs(req.inputs, v.config, batched);
-      const result = await v.scheduler.submit({ inputs, batchSize: rows, shapeKey: shapeKey(inputs, batched), signal: req.signal });
+      const inputs = toModelInputs(req.inputs, v.config, plan.batched);
+      const result = await v.scheduler.submit(new RequestJob(inputs, rows, shapeKey(inputs, plan.batched), req));
       const totalMs = this.clock.now() - req.arrivalTime;
       v.stats.success(rows, totalMs, result.queueMs, result.computeMs);
-      const labels = { model: v.name, version: v.version };
-      this.metrics.requests.inc({ ...labels, outcome: 'success' });
-      this.metrics.total.observe(labels, totalMs / 1000);
-      this.metrics.queue.observe(labels, result.queueMs / 1000);
-      this.metrics.compute.observe(labels, result.computeMs / 1000);
-      return {
-        ...(req.id !== undefined && { id: req.id }),
-        model: v.name,
-        version: v.version,
-        outputs: toClientOutputs(result.outputs, req, v.config, batched),
-      };
+      plan.successes.inc();
+      plan.total.observe(totalMs / 1000);
+      plan.queue.observe(result.queueMs / 1000);
+      plan.compute.observe(result.computeMs / 1000);
+      const outputs = toClientOutputs(result.outputs, req, v.config, plan.batched);
+      return req.id !== undefined
+        ? { id: req.id, model: v.name, version: v.version, outputs }
+        : { model: v.name, version: v.version, outputs };
     } catch (e) {
       const err = asShoalError(e);
       v?.stats.failure(this.clock.now() - req.arrivalTime);
@@ -100,8 +109,25 @@ export class Service implements InferenceService {
       this.metrics.requests.inc({ model: v?.name ?? '', version: v?.version ?? '', outcome: err.kind });
       throw err;
     } finally {
-      this.metrics.inflight.dec();
+      this.metrics.inflightRequests--;
     }
+  }
+
+  /** What infer needs of a version beyond the version itself, worked out on its first request. */
+  private planFor(v: ModelVersion): VersionPlan {
+    let plan = this.plans.get(v);
+    if (!plan) {
+      const labels = { model: v.name, version: v.version };
+      plan = {
+        batched: v.config.max_batch_size > 0,
+        successes: this.metrics.requests.series({ ...labels, outcome: 'success' }),
+        total: this.metrics.total.series(labels),
+        queue: this.metrics.queue.series(labels),
+        compute: this.metrics.compute.series(labels),
+      };
+      this.plans.set(v, plan);
+    }
+    return plan;
   }
 
   repositoryIndex(readyOnly: boolean): RepositoryEntry[] {
@@ -125,12 +151,34 @@ export class Service implements InferenceService {
   }
 }
 
+/**
+ * A request's job for the scheduler. Its `signal` is the request's, read only when the scheduler
+ * asks: an adapter may make the signal on first read (HTTP does, since it is dear), and a job
+ * that runs without waiting never needs it.
+ */
+class RequestJob implements Job {
+  constructor(
+    readonly inputs: Tensor[],
+    readonly batchSize: number,
+    readonly shapeKey: string,
+    private readonly request: InferRequest,
+  ) {}
+
+  get signal(): AbortSignal | undefined {
+    return this.request.signal;
+  }
+}
+
 /** Inputs in the model's order, reshaped where the config says the model wants another shape. */
 function toModelInputs(inputs: Tensor[], config: ModelConfig, batched: boolean): Tensor[] {
-  const byName = new Map(inputs.map((t) => [t.name, t]));
+  const specs = config.input;
+  // Most requests give every input, in the model's order, none reshaped: then they go as they are.
+  let asGiven = inputs.length === specs.length;
+  for (let i = 0; asGiven && i < specs.length; i++) asGiven = specs[i]!.name === inputs[i]!.name && !specs[i]!.reshape;
+  if (asGiven) return inputs;
   const ordered: Tensor[] = [];
-  for (const spec of config.input) {
-    const t = byName.get(spec.name);
+  for (const spec of specs) {
+    const t = inputs.find((x) => x.name === spec.name);
     if (!t) continue; // an optional input left out
     const reshape = spec.reshape?.shape;
     ordered.push(reshape ? { ...t, shape: batched ? [t.shape[0]!, ...reshape] : [...reshape] } : t);
@@ -140,12 +188,18 @@ function toModelInputs(inputs: Tensor[], config: ModelConfig, batched: boolean):
 
 /** The outputs the client asked for (all by default), in the shape the config promises. */
 function toClientOutputs(outputs: Tensor[], req: InferRequest, config: ModelConfig, batched: boolean): Tensor[] {
-  const wanted = req.outputs ? req.outputs.map((o) => o.name) : config.output.map((o) => o.name);
-  const byName = new Map(outputs.map((t) => [t.name, t]));
+  const specs = config.output;
+  // Asked for none in particular, the client gets all, which the backend returns in the config's order.
+  if (req.outputs === undefined && outputs.length === specs.length) {
+    let asComputed = true;
+    for (let i = 0; asComputed && i < specs.length; i++) asComputed = specs[i]!.name === outputs[i]!.name && !specs[i]!.reshape;
+    if (asComputed) return outputs;
+  }
+  const wanted = req.outputs ? req.outputs.map((o) => o.name) : specs.map((o) => o.name);
   return wanted.map((name) => {
-    const t = byName.get(name);
+    const t = outputs.find((x) => x.name === name);
     if (!t) throw new ShoalError('internal', `the model produced no output '${name}'`);
-    const spec = config.output.find((o) => o.name === name);
+    const spec = specs.find((o) => o.name === name);
     if (spec?.reshape) return { ...t, shape: batched ? [t.shape[0]!, ...spec.dims] : [...spec.dims] };
     return t;
   });

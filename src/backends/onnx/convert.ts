@@ -30,10 +30,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
 /**
- * A core tensor for the worker. Numeric data is copied into a buffer of its own so that it can be
- * transferred: a request's tensors are usually views into the request body, which must not move.
+ * A core tensor for onnxruntime. For the worker (`forTransfer`), numeric data is copied into a
+ * buffer of its own so that it can be transferred: a request's tensors are usually views into
+ * the request body, which must not move. A session on this thread reads the data in place.
  */
-export function toWire(t: Tensor): WireTensor {
+export function toWire(t: Tensor, forTransfer = true): WireTensor {
   if (isBytes(t.data)) {
     // onnxruntime-node's string tensors are JS strings, so BYTES must be valid UTF-8 here; and
     // it cuts an input string at its first NUL, so such elements are refused rather than changed.
@@ -49,7 +50,7 @@ export function toWire(t: Tensor): WireTensor {
     });
     return { name: t.name, type: 'string', dims: t.shape, data: strings };
   }
-  return { name: t.name, type: TO_ORT[t.datatype], dims: t.shape, data: t.data.slice() };
+  return { name: t.name, type: TO_ORT[t.datatype], dims: t.shape, data: forTransfer ? t.data.slice() : t.data };
 }
 
 /** The transferable buffers of wire tensors. */

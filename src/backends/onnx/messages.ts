@@ -4,7 +4,11 @@ import type { WireTensor } from './convert.js';
 
 /** Messages between an OnnxSession (event loop) and its worker thread (which owns the onnxruntime session). */
 
-export type WorkerInit = Omit<LoadSpec, 'bytes'> & { bytes?: Uint8Array };
+export type WorkerInit = Omit<LoadSpec, 'bytes'> & {
+  bytes?: Uint8Array;
+  /** How much to lower the worker's scheduling priority (Linux nice steps) before onnxruntime makes its threads. */
+  niceness: number;
+};
 
 export type ToWorker =
   | { kind: 'run'; id: number; feeds: WireTensor[]; fetches: string[] }
@@ -13,6 +17,7 @@ export type ToWorker =
 export type FromWorker =
   | { kind: 'loaded'; inputs: TensorSpec[]; outputs: TensorSpec[] }
   | { kind: 'load-failed'; message: string }
-  | { kind: 'result'; id: number; outputs: WireTensor[] }
+  /** `computeMs`: how long onnxruntime's run kept the worker busy, for the placement estimates. */
+  | { kind: 'result'; id: number; outputs: WireTensor[]; computeMs: number }
   | { kind: 'run-failed'; id: number; message: string }
   | { kind: 'released' };

@@ -1,0 +1,76 @@
+/**
+ * ModelScheduler reads a job's signal only once the job has waited: a job that runs at once
+ * never has its signal read, so an adapter may make signals lazily (HTTP does: they are dear),
+ * while a job that waits is still dropped, unrun, when its client goes away.
+ */
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../src/core/clock.js';
+import { ShoalError } from '../../src/core/errors.js';
+import type { Tensor } from '../../src/core/tensor.js';
+import { type BatchRunner, type Job, ModelScheduler } from '../../src/scheduling/model-scheduler.js';
+
+const tensor = (v: number): Tensor => ({ name: 'x', datatype: 'FP32', shape: [1], data: Float32Array.of(v) });
+
+/** A runner whose batches finish when the test says so. */
+class HeldRunner implements BatchRunner {
+  runs: number[] = [];
+  private release: Array<() => void> = [];
+  run(inputs: Tensor[]): Promise<Tensor[]> {
+    this.runs.push((inputs[0]!.data as Float32Array)[0]!);
+    return new Promise((resolve) => this.release.push(() => resolve(inputs)));
+  }
+  finishOne(): void {
+    this.release.shift()?.();
+  }
+}
+
+/** A job whose signal is made on first read, counting the reads. */
+class LazyJob implements Job {
+  reads = 0;
+  readonly controller = new AbortController();
+  readonly batchSize = 1;
+  readonly shapeKey = 'x:FP32:';
+  constructor(readonly inputs: Tensor[]) {}
+  get signal(): AbortSignal {
+    this.reads++;
+    return this.controller.signal;
+  }
+}
+
+const scheduler = (runner: BatchRunner) => new ModelScheduler([runner], {
+  outputNames: ['x'], batching: { maxBatchSize: 0 }, maxQueueSize: 10, clock: new VirtualClock(),
+});
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('ModelScheduler and job signals', () => {
+  it('does not read the signal of a job that runs at once', async () => {
+    const runner = new HeldRunner();
+    const s = scheduler(runner);
+    const job = new LazyJob([tensor(1)]);
+    const done = s.submit(job);
+    runner.finishOne();
+    await done;
+    expect(job.reads).toBe(0);
+  });
+
+  it('drops a waiting job whose client went away, without running it', async () => {
+    const runner = new HeldRunner();
+    const s = scheduler(runner);
+    const first = s.submit(new LazyJob([tensor(1)]));
+    const waiting = new LazyJob([tensor(2)]);
+    const second = s.submit(waiting);
+    const third = s.submit(new LazyJob([tensor(3)]));
+    waiting.controller.abort();
+    runner.finishOne();
+    await first;
+    const err = await second.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ShoalError);
+    expect((err as ShoalError).kind).toBe('cancelled');
+    await tick();
+    runner.finishOne();
+    await third;
+    expect(runner.runs).toEqual([1, 3]);
+    expect(waiting.reads).toBeGreaterThan(0);
+  });
+});
