@@ -20,6 +20,8 @@ export class ShoalError extends Error {
     message: string,
     /** Seconds after which a refused client may retry, for overload. */
     readonly retryAfterSeconds?: number,
+    /** Why the scheduler refused the request (queue_full, queue_timeout, deadline, invalid_priority), for metrics. */
+    readonly reason?: string,
   ) {
     super(message);
   }

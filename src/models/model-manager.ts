@@ -8,6 +8,8 @@ import { completeConfig } from '../repository/autocomplete.js';
 import { defaultPartialConfig } from '../repository/config.js';
 import { type RepositoryModel, scanRepository } from '../repository/repository.js';
 import { ModelScheduler } from '../scheduling/model-scheduler.js';
+import { LatencyProfile } from '../scheduling/profile.js';
+import { batchingConfigOf, queueRulesOf } from '../scheduling/rules.js';
 import { VersionStats } from './stats.js';
 
 /** A model version that is loaded: its configuration, sessions and scheduler. */
@@ -202,16 +204,9 @@ export class ModelManager {
       const stats = new VersionStats(m.name, version);
       const scheduler = new ModelScheduler(sessions, {
         outputNames: config.output.map((o) => o.name),
-        batching: {
-          maxBatchSize: config.max_batch_size,
-          ...(config.dynamic_batching && {
-            dynamic: {
-              preferredBatchSizes: config.dynamic_batching.preferred_batch_size,
-              maxQueueDelayMs: config.dynamic_batching.max_queue_delay_microseconds / 1000,
-            },
-          }),
-        },
-        maxQueueSize: this.opts.maxQueueSize,
+        batching: batchingConfigOf(config),
+        rules: queueRulesOf(config, this.opts.maxQueueSize),
+        profile: new LatencyProfile(),
         clock: this.opts.clock,
         onBatch: (rows, ms) => stats.batch(rows, ms),
       });

@@ -1,8 +1,12 @@
 import type { Clock } from '../core/clock.js';
 import { ShoalError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { type BatchingConfig, type PendingRequest, schedule } from './policy.js';
+import { admit } from './admission.js';
+import { type BatchingConfig, type PendingRequest, type RunningBatch, schedule } from './policy.js';
 import { concatBatch, splitBatch } from './batch.js';
+import { LatencyProfile } from './profile.js';
+import { ResponseOrder } from './response-order.js';
+import { NO_LIMITS, type QueueRules } from './rules.js';
 
 /** Runs one batch; an instance runs one at a time. */
 export interface BatchRunner {
@@ -15,6 +19,14 @@ export interface Job {
   batchSize: number;
   shapeKey: string;
   signal?: AbortSignal;
+  /** Clock time (ms) the request arrived; timeouts and deadlines count from here. Absent: when submitted. */
+  arrival?: number;
+  /** Triton's `priority`: 1 the highest; 0 or absent: the model's default level. */
+  priority?: number;
+  /** Triton's `timeout`, µs: may shorten the level's queue timeout where its policy allows. */
+  timeoutMicroseconds?: number;
+  /** Deadline in µs after arrival; 0 or absent: the model's default (slo.default_deadline_microseconds). */
+  deadlineMicroseconds?: number;
 }
 
 export interface JobResult {
@@ -29,7 +41,12 @@ export interface SchedulerOptions {
   /** Every output of the model, in order: batch members may ask for different ones, so all are computed. */
   outputNames: string[];
   batching: BatchingConfig;
-  maxQueueSize: number;
+  /** Priority levels, queue policies, deadlines and the server's cap on waiting requests. Absent: one queue capped at `maxQueueSize`. */
+  rules?: QueueRules;
+  /** Only when `rules` is absent: waiting requests before new ones are refused; absent or 0: no cap. */
+  maxQueueSize?: number;
+  /** Learns compute time per batch size, so admission and batching can plan by predicted finish times. Absent: a fresh one. */
+  profile?: LatencyProfile;
   clock: Clock;
   /** Told once per executed batch, for statistics. */
   onBatch?: (rows: number, computeMs: number) => void;
@@ -51,11 +68,24 @@ export class ModelScheduler {
   private nextSeq = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
-  private running = 0;
+  private runningJobs = 0;
   private idleWaiters: Array<() => void> = [];
+  /** Per instance, the batch it runs (undefined when idle): for predicting when it frees up. */
+  private readonly runningBatches: Array<RunningBatch | undefined>;
+  private readonly rules: QueueRules;
+  private readonly profile: LatencyProfile;
+  /** With preserve_ordering: answers wait here until every request admitted before theirs is answered. */
+  private readonly order: ResponseOrder | undefined;
+  private readonly held = new Map<number, () => void>();
 
   constructor(private readonly instances: readonly BatchRunner[], private readonly opts: SchedulerOptions) {
     this.busy = instances.map(() => false);
+    this.runningBatches = instances.map(() => undefined);
+    this.rules = opts.rules ?? {
+      priorityLevels: 0, defaultLevel: 1, defaultRules: NO_LIMITS, levelRules: {}, defaultDeadlineMs: 0, maxQueueSize: opts.maxQueueSize ?? 0,
+    };
+    this.profile = opts.profile ?? new LatencyProfile();
+    this.order = opts.batching.dynamic?.preserveOrdering ? new ResponseOrder() : undefined;
   }
 
   get queueDepth(): number {
@@ -63,18 +93,34 @@ export class ModelScheduler {
   }
 
   get inFlight(): number {
-    return this.queue.length + this.running;
+    return this.queue.length + this.runningJobs;
   }
 
   submit(job: Job): Promise<JobResult> {
-    if (this.queue.length >= this.opts.maxQueueSize) {
-      return Promise.reject(new ShoalError('overloaded', `queue full (${this.opts.maxQueueSize} requests waiting)`, 1));
-    }
+    const now = this.opts.clock.now();
+    const arrival = job.arrival ?? now;
+    const a = admit(
+      { pending: this.queue, running: this.running(), instances: this.instances.length, batching: this.opts.batching },
+      {
+        arrival, batchSize: job.batchSize, priority: job.priority,
+        timeoutMicroseconds: job.timeoutMicroseconds, deadlineMicroseconds: job.deadlineMicroseconds,
+      },
+      this.rules, this.profile, now,
+    );
+    if (!a.admitted) return Promise.reject(new ShoalError(a.kind, a.message, a.retryAfterSeconds, a.reason));
     return new Promise<JobResult>((resolve, reject) => {
-      const w: Waiting = { seq: this.nextSeq++, arrival: this.opts.clock.now(), batchSize: job.batchSize, shapeKey: job.shapeKey, job, resolve, reject };
+      const w: Waiting = { seq: this.nextSeq++, arrival, batchSize: job.batchSize, shapeKey: job.shapeKey, ...a.ticket, job, resolve, reject };
+      this.order?.track(w.seq);
       this.queue.push(w);
       this.pump(w);
     });
+  }
+
+  /** Batches on busy instances. */
+  private running(): RunningBatch[] {
+    const out: RunningBatch[] = [];
+    for (const b of this.runningBatches) if (b) out.push(b);
+    return out;
   }
 
   /** Resolves once nothing is queued or running. */
@@ -94,7 +140,14 @@ export class ModelScheduler {
     const idleInstances: number[] = [];
     for (let i = 0; i < this.busy.length; i++) if (!this.busy[i]) idleInstances.push(i);
     const now = this.opts.clock.now();
-    const plan = schedule({ pending: this.queue, idleInstances }, this.opts.batching, now);
+    const plan = schedule({ pending: this.queue, idleInstances, running: this.running() }, this.opts.batching, now, this.profile);
+    if (plan.refuse.length > 0) {
+      const refused = this.take(plan.refuse.map((r) => r.seq));
+      for (const r of plan.refuse) {
+        const w = refused.find((x) => x.seq === r.seq);
+        if (w) this.answer(w, () => w.reject(new ShoalError(r.kind, r.message, undefined, r.reason)));
+      }
+    }
     for (const d of plan.dispatch) void this.execute(d.instance, this.take(d.seqs), now);
     this.armTimer(plan.wakeAt);
     this.notifyIdle();
@@ -128,7 +181,7 @@ export class ModelScheduler {
       const w = this.queue[i]!;
       if (w !== fresh && w.job.signal?.aborted) {
         this.queue.splice(i, 1);
-        w.reject(new ShoalError('cancelled', 'the client closed the connection before the request ran'));
+        this.answer(w, () => w.reject(new ShoalError('cancelled', 'the client closed the connection before the request ran')));
       }
     }
   }
@@ -146,24 +199,41 @@ export class ModelScheduler {
 
   private async execute(instance: number, batch: Waiting[], dispatchedAt: number): Promise<void> {
     this.busy[instance] = true;
-    this.running += batch.length;
+    this.runningJobs += batch.length;
     const rows = batch.map((w) => w.job.batchSize);
     const totalRows = rows.reduce((a, b) => a + b, 0);
     const start = this.opts.clock.now();
+    this.runningBatches[instance] = { startedAt: start, rows: totalRows };
     try {
       const inputs = concatBatch(batch.map((w) => w.job.inputs));
       const outputs = await this.instances[instance]!.run(inputs, this.opts.outputNames);
       const computeMs = this.opts.clock.now() - start;
+      this.profile.observe(totalRows, computeMs);
       this.opts.onBatch?.(totalRows, computeMs);
       const parts = splitBatch(outputs, rows);
-      batch.forEach((w, k) => w.resolve({ outputs: parts[k]!, queueMs: dispatchedAt - w.arrival, computeMs, batchRows: totalRows }));
+      batch.forEach((w, k) => this.answer(w, () => w.resolve({ outputs: parts[k]!, queueMs: dispatchedAt - w.arrival, computeMs, batchRows: totalRows })));
     } catch (e) {
       const err = e instanceof ShoalError ? e : new ShoalError('internal', (e as Error).message);
-      for (const w of batch) w.reject(err);
+      for (const w of batch) this.answer(w, () => w.reject(err));
     } finally {
       this.busy[instance] = false;
-      this.running -= batch.length;
+      this.runningBatches[instance] = undefined;
+      this.runningJobs -= batch.length;
       this.pump();
+    }
+  }
+
+  /** Settles an admitted job now, or, with preserve_ordering, once every job admitted before it is settled. */
+  private answer(w: Waiting, settle: () => void): void {
+    if (!this.order) {
+      settle();
+      return;
+    }
+    this.held.set(w.seq, settle);
+    for (const seq of this.order.settle(w.seq)) {
+      const go = this.held.get(seq);
+      this.held.delete(seq);
+      go?.();
     }
   }
 

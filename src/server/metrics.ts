@@ -1,4 +1,4 @@
-import { Gauge, Histogram, type Metric, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, type Metric, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ModelState } from '../core/service.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
@@ -11,6 +11,13 @@ export class Metrics {
   readonly requests = new SeriesCounter<'model' | 'version' | 'outcome'>(
     this.registry, 'shoal_inference_requests_total', 'Inference requests by model, version and outcome (success or the error kind)',
   );
+  /** Requests the scheduler refused (queue full, queue timeout, deadline, invalid priority); rare, so a plain prom-client Counter. */
+  readonly refusals = new Counter({
+    name: 'shoal_refusals_total',
+    help: 'Inference requests refused by the scheduler, by model, version and reason (queue_full, queue_timeout, deadline, invalid_priority)',
+    labelNames: ['model', 'version', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly total = this.histogram('shoal_request_duration_seconds', 'Time from arrival to answer of successful inference requests');
   readonly queue = this.histogram('shoal_queue_duration_seconds', 'Time successful requests waited in the model queue');
   readonly compute = this.histogram('shoal_compute_duration_seconds', 'Time of the batch a successful request ran in, on the backend');

@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.js';
-import { ShoalError, asShoalError, unavailable } from '../core/errors.js';
+import { ShoalError, asShoalError, invalid, unavailable } from '../core/errors.js';
 import type { InferRequest, InferResponse } from '../core/request.js';
 import type { InferenceService, ModelMetadata, ModelStatistics, RepositoryEntry, ServerMetadata } from '../core/service.js';
 import type { Tensor } from '../core/tensor.js';
@@ -91,7 +91,7 @@ export class Service implements InferenceService {
       const plan = this.planFor(v);
       const rows = validateRequest(req, v.config);
       const inputs = toModelInputs(req.inputs, v.config, plan.batched);
-      const result = await v.scheduler.submit(new RequestJob(inputs, rows, shapeKey(inputs, plan.batched), req));
+      const result = await v.scheduler.submit(new RequestJob(inputs, rows, shapeKey(inputs, plan.batched), req, schedulingParameters(req)));
       const totalMs = this.clock.now() - req.arrivalTime;
       v.stats.success(rows, totalMs, result.queueMs, result.computeMs);
       plan.successes.inc();
@@ -107,6 +107,7 @@ export class Service implements InferenceService {
       v?.stats.failure(this.clock.now() - req.arrivalTime);
       // Names of models that do not exist stay out of the labels, which would otherwise grow without bound.
       this.metrics.requests.inc({ model: v?.name ?? '', version: v?.version ?? '', outcome: err.kind });
+      if (v && err.reason !== undefined) this.metrics.refusals.inc({ model: v.name, version: v.version, reason: err.reason });
       throw err;
     } finally {
       this.metrics.inflightRequests--;
@@ -157,16 +158,55 @@ export class Service implements InferenceService {
  * that runs without waiting never needs it.
  */
 class RequestJob implements Job {
+  readonly arrival: number;
+  readonly priority: number | undefined;
+  readonly timeoutMicroseconds: number | undefined;
+  readonly deadlineMicroseconds: number | undefined;
+
   constructor(
     readonly inputs: Tensor[],
     readonly batchSize: number,
     readonly shapeKey: string,
     private readonly request: InferRequest,
-  ) {}
+    params: SchedulingParameters,
+  ) {
+    this.arrival = request.arrivalTime;
+    this.priority = params.priority;
+    this.timeoutMicroseconds = params.timeout;
+    this.deadlineMicroseconds = params.deadline;
+  }
 
   get signal(): AbortSignal | undefined {
     return this.request.signal;
   }
+}
+
+interface SchedulingParameters {
+  priority?: number;
+  timeout?: number;
+  deadline?: number;
+}
+
+const NO_SCHEDULING_PARAMETERS: SchedulingParameters = {};
+
+/**
+ * The request parameters the scheduler reads: Triton's `priority` (a level; 0 the default) and
+ * `timeout` (µs in the queue), and shoal's `deadline` (µs after arrival). Each must be a
+ * non-negative safe integer.
+ */
+function schedulingParameters(req: InferRequest): SchedulingParameters {
+  const p = req.parameters;
+  if (p.priority === undefined && p.timeout === undefined && p.deadline === undefined) return NO_SCHEDULING_PARAMETERS;
+  const out: SchedulingParameters = {};
+  for (const name of ['priority', 'timeout', 'deadline'] as const) {
+    const value = p[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      throw invalid(`request parameter '${name}' must be a non-negative integer, got ${JSON.stringify(value)}`);
+    }
+    out[name] = value;
+  }
+  return out;
 }
 
 /** Inputs in the model's order, reshaped where the config says the model wants another shape. */
