@@ -191,20 +191,27 @@ const NO_SCHEDULING_PARAMETERS: SchedulingParameters = {};
 
 /**
  * The request parameters the scheduler reads: Triton's `priority` (a level; 0 the default) and
- * `timeout` (µs in the queue), and shoal's `deadline` (µs after arrival). Each must be a
- * non-negative safe integer.
+ * `timeout` (µs in the queue), non-negative integers; and shoal's `deadline_ms` (ms after
+ * arrival, a non-negative number), kept in µs like the others.
  */
 function schedulingParameters(req: InferRequest): SchedulingParameters {
   const p = req.parameters;
-  if (p.priority === undefined && p.timeout === undefined && p.deadline === undefined) return NO_SCHEDULING_PARAMETERS;
+  if (p.priority === undefined && p.timeout === undefined && p.deadline_ms === undefined) return NO_SCHEDULING_PARAMETERS;
   const out: SchedulingParameters = {};
-  for (const name of ['priority', 'timeout', 'deadline'] as const) {
+  for (const name of ['priority', 'timeout'] as const) {
     const value = p[name];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
       throw invalid(`request parameter '${name}' must be a non-negative integer, got ${JSON.stringify(value)}`);
     }
     out[name] = value;
+  }
+  const deadline = p.deadline_ms;
+  if (deadline !== undefined) {
+    if (typeof deadline !== 'number' || !Number.isFinite(deadline) || deadline < 0) {
+      throw invalid(`request parameter 'deadline_ms' must be a non-negative number of milliseconds, got ${JSON.stringify(deadline)}`);
+    }
+    out.deadline = Math.round(deadline * 1000);
   }
   return out;
 }

@@ -113,7 +113,7 @@ describe('inference', () => {
   it('maps every error kind to its status', async () => {
     const expected: Record<string, number> = {
       invalid_argument: 400, not_found: 404, too_large: 413, overloaded: 429, cancelled: 499,
-      internal: 500, unavailable: 503, deadline_exceeded: 504,
+      internal: 500, unavailable: 503, deadline_exceeded: 429,
     };
     for (const [kind, status] of Object.entries(expected)) {
       const r = await postJson('/v2/models/fail/infer', addRequest([1], [2], { parameters: { kind } }));

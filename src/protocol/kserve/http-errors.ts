@@ -15,7 +15,8 @@ const STATUS: Record<ErrorKind, number> = {
   cancelled: 499,
   internal: 500,
   unavailable: 503,
-  deadline_exceeded: 504,
+  // Refused before running because its deadline cannot be met: the client may retry or shed load.
+  deadline_exceeded: 429,
 };
 
 export function statusOf(kind: ErrorKind): number {
