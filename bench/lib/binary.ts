@@ -4,7 +4,9 @@
  * of those inputs in order; the header's length travels in `Inference-Header-Content-Length`.
  * The reply uses the same layout for outputs that carry `binary_data_size`.
  */
-import os from 'node:os';
+import type { DataType, NumericArray } from '../../src/core/datatype.js';
+import type { Tensor } from '../../src/core/tensor.js';
+import { encodeBinary } from '../../src/bench/payload.js';
 
 export const HEADER_LENGTH = 'inference-header-content-length';
 
@@ -21,27 +23,10 @@ export interface BinaryRequest {
   body: Buffer;
 }
 
+/** A binary-extension request for numeric inputs; the encoding itself is `shoal bench`'s. */
 export function buildBinaryRequest(inputs: BinaryInput[], opts: { binaryOutput?: boolean } = {}): BinaryRequest {
-  // Typed arrays hold host byte order, and the wire wants little-endian.
-  if (os.endianness() !== 'LE') throw new Error('binary requests are built only on little-endian hosts');
-  const header: Record<string, unknown> = {
-    inputs: inputs.map((t) => ({
-      name: t.name,
-      datatype: t.datatype,
-      shape: t.shape,
-      parameters: { binary_data_size: t.data.byteLength },
-    })),
-  };
-  if (opts.binaryOutput) header.parameters = { binary_data_output: true };
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const parts = [json, ...inputs.map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))];
-  return {
-    headers: {
-      'content-type': 'application/octet-stream',
-      [HEADER_LENGTH]: String(json.length),
-    },
-    body: Buffer.concat(parts),
-  };
+  const tensors: Tensor[] = inputs.map((t) => ({ name: t.name, datatype: t.datatype as DataType, shape: t.shape, data: t.data as NumericArray }));
+  return encodeBinary(tensors, { binaryOutput: opts.binaryOutput ?? false });
 }
 
 export interface ReplyTensor {

@@ -88,13 +88,16 @@ function tensorBytes(t: Tensor): Buffer {
   }));
 }
 
-/** The binary tensor extension, asking for binary outputs too, as perf_analyzer does. */
-export function encodeBinary(inputs: Tensor[]): EncodedRequest {
+/**
+ * The binary tensor extension. Binary outputs are asked for too by default, as perf_analyzer
+ * does; `binaryOutput: false` leaves the reply's encoding to the server.
+ */
+export function encodeBinary(inputs: Tensor[], opts: { binaryOutput?: boolean } = {}): EncodedRequest {
   // Typed arrays hold host byte order, and the wire wants little-endian.
   if (os.endianness() !== 'LE') throw new Error('binary requests are built only on little-endian hosts');
   const header = Buffer.from(JSON.stringify({
     inputs: inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, parameters: { binary_data_size: dataByteLength(t.data) } })),
-    parameters: { binary_data_output: true },
+    ...((opts.binaryOutput ?? true) && { parameters: { binary_data_output: true } }),
   }), 'utf8');
   return {
     headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },

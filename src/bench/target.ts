@@ -77,7 +77,7 @@ export async function prepareModel(e: Endpoint, model: string, o: PrepareOptions
   const encode = o.binary ? encodeBinary : encodeJson;
   if (o.data && o.data.length > 0) {
     const inputs = o.data[0]!.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }));
-    return { name: model, path, inputs, requests: o.data.map(encode) };
+    return { name: model, path, inputs, requests: o.data.map((tensors) => encode(tensors)) };
   }
   const meta = await fetchMetadata(e, model, o.version);
   const maxBatchSize = await fetchMaxBatchSize(e, model, o.version);
