@@ -1,35 +1,42 @@
 /**
- * `npm run bench`: starts shoal and the bare baseline, measures, prints, and rewrites the
- * issue-2 section of BENCHMARKS.md.
+ * `npm run bench`: the standard comparison. Each section starts its own servers, measures with
+ * `shoal bench`, prints its results and rewrites its own part of BENCHMARKS.md.
  *
- *   --quick      a few seconds, to check the bench works; implies --no-write unless --write
- *   --no-write   leave BENCHMARKS.md alone
- *   --write      write BENCHMARKS.md even with --quick
+ *   --only issue2,issue4      run only these sections (default: all, in the order below)
+ *   --quick                   a few seconds per point, to check the bench works; implies --no-write unless --write
+ *   --no-write                leave BENCHMARKS.md alone
+ *   --write                   write BENCHMARKS.md even with --quick
+ *   --overload-seconds N      length of issue 3's overload run (default 60; 3 with --quick)
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { cnnLag, roundTrip, type LagResult, type LagOptions, type RoundTripOptions } from './latency.js';
-import { CNN_MODEL, prepareBenchRepository } from './lib/bench-models.js';
-import { repoRoot, startBare, startShoal, type RunningServer } from './lib/process.js';
-import { consoleReport, markdownSection, writeSection, type RunReport } from './report.js';
+import { runIssue2 } from './issue2/index.js';
+import { FULL_OVERLOAD_S, runIssue3 } from './issue3/index.js';
+import { runIssue4 } from './issue4/index.js';
+import { writeSection } from './lib/markdown.js';
+import { repoRoot } from './lib/process.js';
+import type { SectionContext } from './section.js';
+
+const SECTIONS: Record<string, (ctx: SectionContext) => Promise<string>> = {
+  issue2: runIssue2,
+  issue3: runIssue3,
+  issue4: runIssue4,
+};
 
 const argv = process.argv.slice(2);
 const { values: args } = parseArgs({
   args: argv,
   options: {
+    only: { type: 'string' },
     quick: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
+    'overload-seconds': { type: 'string' },
   },
 });
 
 const quick = args.quick === true;
 const write = args.write === true || (!quick && args['no-write'] !== true);
-
-const roundTripOptions: RoundTripOptions = quick
-  ? { rounds: 2, requestsPerRound: 200, warmup: 50 }
-  : { rounds: 6, requestsPerRound: 2000, warmup: 500 };
-const lagBase: Omit<LagOptions, 'batch'> = { model: CNN_MODEL, connections: 4, durationMs: quick ? 1500 : 10_000 };
 
 /** How this run was started, as someone would retype it. */
 function command(): string {
@@ -38,43 +45,52 @@ function command(): string {
   return `node ${path.relative(repoRoot(), process.argv[1] ?? 'dist/bench/run.js')}${rest ? ` ${rest}` : ''}`;
 }
 
+function chosen(): string[] {
+  if (args.only === undefined) return Object.keys(SECTIONS);
+  const names = args.only.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(n in SECTIONS));
+  if (unknown.length || names.length === 0) throw new Error(`--only: unknown section ${unknown.join(', ') || '(none given)'}; sections: ${Object.keys(SECTIONS).join(', ')}`);
+  return Object.keys(SECTIONS).filter((n) => names.includes(n));
+}
+
+function overloadSeconds(): number {
+  const given = args['overload-seconds'];
+  if (given === undefined) return quick ? 3 : FULL_OVERLOAD_S;
+  const s = Number(given);
+  if (!(s > 0)) throw new Error(`--overload-seconds must be a positive number of seconds, got '${given}'`);
+  return s;
+}
+
 async function main(): Promise<void> {
-  const root = repoRoot();
-  const benchModels = path.join(root, 'bench', 'results', 'models');
-  await prepareBenchRepository(benchModels);
-
-  const servers: RunningServer[] = [];
-  let report: RunReport;
-  try {
-    const shoal = await startShoal(benchModels);
-    servers.push(shoal);
-    const bare = await startBare();
-    servers.push(bare);
-    console.log(`shoal at ${shoal.url} (log: ${path.relative(root, shoal.logFile)}), bare baseline at ${bare.url}`);
-
-    console.log(`round trip: ${roundTripOptions.rounds} rounds × ${roundTripOptions.requestsPerRound} requests per target…`);
-    const rt = await roundTrip({ shoal: shoal.url, bare: bare.url }, roundTripOptions);
-    const lag: LagResult[] = [];
-    for (const batch of [32, 1]) {
-      console.log(`event-loop lag: ${lagBase.model} batch ${batch}, ${lagBase.connections} connections, ${lagBase.durationMs / 1000} s…`);
-      lag.push(await cnnLag(shoal.url, { ...lagBase, batch }));
+  const names = chosen();
+  const ctx: SectionContext = { quick, command: command(), overloadS: overloadSeconds(), say: (line) => process.stderr.write(`${line}\n`) };
+  const file = path.join(repoRoot(), 'BENCHMARKS.md');
+  const failed: string[] = [];
+  for (const name of names) {
+    const started = performance.now();
+    ctx.say(`\n== ${name} ==`);
+    try {
+      const section = await SECTIONS[name]!(ctx);
+      console.log(`\n${section}\n`);
+      if (write) {
+        writeSection(file, name, section);
+        ctx.say(`updated the ${name} section of ${path.relative(process.cwd(), file) || file}`);
+      }
+    } catch (err) {
+      // One section failing must not cost the others' figures; its old section stays as it was.
+      failed.push(name);
+      console.error(`${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      console.error('server logs are in bench/results/');
     }
-    report = { date: new Date(), quick, command: command(), roundTrip: rt, lag };
-  } finally {
-    await Promise.all(servers.map((s) => s.stop()));
+    ctx.say(`${name}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
-
-  console.log(`\n${consoleReport(report)}\n`);
-  if (write) {
-    const file = path.join(root, 'BENCHMARKS.md');
-    writeSection(file, markdownSection(report));
-    console.log(`updated ${path.relative(process.cwd(), file) || file}`);
+  if (failed.length) {
+    console.error(`failed sections: ${failed.join(', ')}`);
+    process.exitCode = 1;
   }
 }
 
 main().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);
-  // A 503 mid-run means shoal was told to stop; its log says by which signal and when.
-  console.error('server logs: bench/results/shoal.log, bench/results/bare-http.log');
   process.exitCode = 1;
 });

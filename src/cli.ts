@@ -4,12 +4,23 @@ import { DEFAULTS, startServer } from './server/server.js';
 import { SERVER_VERSION } from './server/service.js';
 import { writeExampleRepository } from './onnx/examples.js';
 import { benchCommand } from './bench/command.js';
+import { profileCommand, simulateCommand } from './sim/command.js';
+import { EVICTION_POLICIES, type EvictionPolicyName } from './models/eviction.js';
+import { MODEL_CONTROL_MODES, type ModelControlMode } from './models/model-manager.js';
+import { loadTenantsFile } from './tenants/config.js';
 
 function integer(name: string, min: number) {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
     return n;
+  };
+}
+
+function oneOf<T extends string>(name: string, values: readonly T[]) {
+  return (value: string): T => {
+    if (!(values as readonly string[]).includes(value)) throw new InvalidArgumentError(`${name} must be one of ${values.join(', ')}`);
+    return value as T;
   };
 }
 
@@ -40,7 +51,14 @@ program
   .option('--max-queue-size <n>', 'requests waiting per model version before new ones get 429', integer('--max-queue-size', 1), DEFAULTS.maxQueueSize)
   .option('--drain-timeout <ms>', 'on SIGTERM, how long to let requests in flight finish', integer('--drain-timeout', 0), DEFAULTS.drainTimeoutMs)
   .option('--log-level <level>', 'fatal, error, warn, info, debug or trace', DEFAULTS.logLevel)
-  .action(async (o: { modelRepository: string; httpPort: number; host: string; examples?: boolean; maxBodySize: number; maxTensorElements: number; maxRequestElements: number; maxQueueSize: number; drainTimeout: number; logLevel: string }) => {
+  .option('--tenants <file>', 'tenants file (YAML or JSON): API keys, the models each tenant may use, rate limits, quotas, weights')
+  .option('--allow-unauthenticated', 'without --tenants, serve on a non-loopback --host anyway')
+  .option('--memory-budget <size>', 'memory all loaded models may take together, as measured when each loads (e.g. 2GiB)', parseBytes)
+  .option('--model-control-mode <mode>', 'none (load all at start), explicit (repository API only) or on-demand (a request loads its model); on-demand by default with --memory-budget, none without', oneOf('--model-control-mode', MODEL_CONTROL_MODES))
+  .option('--eviction-policy <policy>', 'which idle models make room under --memory-budget: lru or cost-aware', oneOf('--eviction-policy', EVICTION_POLICIES), 'lru')
+  .option('--host-cache <size>', 'memory for evicted models\' files, so that reloading them skips the disk (e.g. 512MiB)', parseBytes)
+  .action(async (o: { modelRepository: string; httpPort: number; host: string; examples?: boolean; maxBodySize: number; maxTensorElements: number; maxRequestElements: number; maxQueueSize: number; drainTimeout: number; logLevel: string; tenants?: string; allowUnauthenticated?: boolean; memoryBudget?: number; modelControlMode?: ModelControlMode; evictionPolicy: EvictionPolicyName; hostCache?: number }) => {
+    const tenants = o.tenants === undefined ? undefined : await loadTenantsFile(o.tenants);
     if (o.examples && !existsSync(o.modelRepository)) await writeExampleRepository(o.modelRepository);
     const server = await startServer({
       modelRepository: o.modelRepository,
@@ -51,6 +69,12 @@ program
       maxQueueSize: o.maxQueueSize,
       drainTimeoutMs: o.drainTimeout,
       logLevel: o.logLevel,
+      tenants,
+      allowUnauthenticated: o.allowUnauthenticated === true,
+      ...(o.memoryBudget !== undefined && { memoryBudgetBytes: o.memoryBudget }),
+      modelControlMode: o.modelControlMode ?? (o.memoryBudget !== undefined ? 'on-demand' : 'none'),
+      evictionPolicy: o.evictionPolicy,
+      ...(o.hostCache !== undefined && { hostCacheBytes: o.hostCache }),
     });
     const stop = (signal: string) => {
       server.logger.info({ signal }, 'stopping');
@@ -78,6 +102,7 @@ program
   });
 
 program.addCommand(benchCommand());
+program.addCommand(simulateCommand()).addCommand(profileCommand());
 
 program.parseAsync().catch((e: unknown) => {
   console.error(`shoal: ${e instanceof Error ? e.message : String(e)}`);

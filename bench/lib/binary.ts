@@ -1,33 +1,10 @@
 /**
- * KServe v2 binary tensor extension, client side: a JSON header whose inputs carry
- * `parameters.binary_data_size` instead of `data`, followed by the raw little-endian bytes
- * of those inputs in order; the header's length travels in `Inference-Header-Content-Length`.
- * The reply uses the same layout for outputs that carry `binary_data_size`.
+ * Reading KServe v2 infer replies in either layout, to check what a server answered: JSON, or
+ * the binary tensor extension (a JSON header whose outputs carry `parameters.binary_data_size`,
+ * its length in `Inference-Header-Content-Length`, then the raw little-endian bytes in order).
+ * Requests are built by `shoal bench`'s encoder (src/bench/payload.ts).
  */
-import type { DataType, NumericArray } from '../../src/core/datatype.js';
-import type { Tensor } from '../../src/core/tensor.js';
-import { encodeBinary } from '../../src/bench/payload.js';
-
 export const HEADER_LENGTH = 'inference-header-content-length';
-
-export interface BinaryInput {
-  name: string;
-  datatype: string;
-  shape: number[];
-  /** Any typed array; its bytes are sent as they sit in memory. */
-  data: ArrayBufferView;
-}
-
-export interface BinaryRequest {
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-/** A binary-extension request for numeric inputs; the encoding itself is `shoal bench`'s. */
-export function buildBinaryRequest(inputs: BinaryInput[], opts: { binaryOutput?: boolean } = {}): BinaryRequest {
-  const tensors: Tensor[] = inputs.map((t) => ({ name: t.name, datatype: t.datatype as DataType, shape: t.shape, data: t.data as NumericArray }));
-  return encodeBinary(tensors, { binaryOutput: opts.binaryOutput ?? false });
-}
 
 export interface ReplyTensor {
   name: string;

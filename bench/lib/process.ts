@@ -110,12 +110,13 @@ function tail(file: string, lines: number): string {
   }
 }
 
-const resultsDir = (): string => path.join(repoRoot(), 'bench', 'results');
+export const resultsDir = (): string => path.join(repoRoot(), 'bench', 'results');
 
-export function startShoal(modelRepository: string): Promise<RunningServer> {
+/** shoal from dist/ (run `npm run build` first; `npm run bench` does), serving `modelRepository`. */
+export function startShoal(modelRepository: string, o: { log?: string; args?: string[] } = {}): Promise<RunningServer> {
   return spawnServer({
-    args: ['bin/shoal.js', 'serve', '--model-repository', modelRepository, '--http-port', '{port}', '--host', '127.0.0.1'],
-    logFile: path.join(resultsDir(), 'shoal.log'),
+    args: ['bin/shoal.js', 'serve', '--model-repository', modelRepository, '--http-port', '{port}', '--host', '127.0.0.1', ...(o.args ?? [])],
+    logFile: path.join(resultsDir(), o.log ?? 'shoal.log'),
     // Loading the example models (ONNX sessions) takes a while on a small machine.
     readyTimeoutMs: 120_000,
   });
@@ -126,4 +127,43 @@ export function startBare(): Promise<RunningServer> {
     args: [path.join(repoRoot(), 'dist', 'bench', 'baselines', 'bare-http.js'), '--port', '{port}'],
     logFile: path.join(resultsDir(), 'bare-http.log'),
   });
+}
+
+export function startNaive(modelRepository: string): Promise<RunningServer> {
+  return spawnServer({
+    args: [path.join(repoRoot(), 'dist', 'bench', 'baselines', 'naive-server.js'), '--model-repository', modelRepository, '--port', '{port}'],
+    logFile: path.join(resultsDir(), 'naive-server.log'),
+    readyTimeoutMs: 120_000,
+  });
+}
+
+/** Resident memory of a process in bytes (Linux /proc), or undefined where that cannot be read. */
+export function residentBytes(pid: number): number | undefined {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RssSample { tS: number; bytes: number }
+
+/** Samples `pid`'s resident memory every `everyMs` until stopped; the first sample is taken at once. */
+export function sampleRss(pid: number, everyMs: number): { stop: () => RssSample[] } {
+  const samples: RssSample[] = [];
+  const t0 = performance.now();
+  const take = (): void => {
+    const bytes = residentBytes(pid);
+    if (bytes !== undefined) samples.push({ tS: (performance.now() - t0) / 1000, bytes });
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      take();
+      return samples;
+    },
+  };
 }

@@ -3,9 +3,11 @@
  * so `shoal serve` does not load it.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseShapeFlag } from './shapes.js';
-import { parseTrace } from './workload.js';
+import { parseTrace, workloadArrivals } from './workload.js';
+import { parseWorkloadSpec, specCurve, specWorkload } from './workload-file.js';
 import type { BenchOptions } from './runner.js';
 
 const num = (name: string, min: number, integer = false) => (v: string): number => {
@@ -23,6 +25,8 @@ export interface RawBenchFlags {
   duration: number; warmup: number; sloMs?: number; connections?: number; timeoutMs: number;
   binary?: boolean; batch: number; dim?: number; shape: string[]; inputData?: string; intRange: string;
   seed: number; json?: string; html?: string; quiet?: boolean;
+  /** A workload file (workload-file.ts) in place of the load flags. */
+  workload?: string;
 }
 
 /** Checks the flags against each other and reads the files they name. */
@@ -57,6 +61,29 @@ export async function benchOptions(f: RawBenchFlags): Promise<BenchOptions> {
   };
 }
 
+/** Flags a workload file sets; with --workload they may not be given too. */
+const WORKLOAD_FLAGS = ['model', 'rate', 'concurrency', 'trace', 'sweep', 'arrival', 'cv', 'zipf', 'duration', 'warmup', 'sloMs'] as const;
+
+/**
+ * --workload FILE: the file's load in place of the load flags, so that `shoal simulate
+ * --workload FILE` plays the same arrivals for the same seed. A rate curve (diurnal,
+ * rateCurve), which bench's loops do not have, is played as a trace of the arrivals it draws.
+ */
+export async function workloadFileOptions(f: RawBenchFlags, cmd: Command): Promise<BenchOptions> {
+  const file = f.workload!;
+  const given = WORKLOAD_FLAGS.filter((k) => cmd.getOptionValueSource(k) === 'cli');
+  if (given.length) throw new Error(`--workload ${file} describes the load; drop ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+  const spec = parseWorkloadSpec(await readFile(file, 'utf8'), file);
+  const seed = cmd.getOptionValueSource('seed') === 'cli' ? f.seed : spec.seed;
+  const options = await benchOptions({
+    ...f, model: spec.models ?? [], rate: spec.rate, concurrency: spec.concurrency, arrival: spec.arrival, cv: spec.cv, zipf: spec.zipf,
+    duration: spec.duration, warmup: spec.warmup, sloMs: spec.sloMs, seed, sweep: undefined,
+    trace: spec.trace === undefined ? undefined : path.resolve(path.dirname(file), spec.trace),
+  });
+  if (!specCurve(spec)) return options;
+  return { ...options, mode: 'trace', levels: [], trace: [...workloadArrivals(specWorkload(spec), seed)] };
+}
+
 export function benchCommand(): Command {
   return new Command('bench')
     .description('measure a KServe v2 HTTP server (shoal, Triton, …): open-loop rates, closed-loop concurrency, sweeps, trace replay')
@@ -85,6 +112,7 @@ export function benchCommand(): Command {
     .option('--json <file>', 'write the full report as JSON')
     .option('--html <file>', 'write a self-contained HTML report with plots')
     .option('--quiet', 'no progress lines on stderr')
+    .option('--workload <file>', 'the load as a YAML/JSON file (the same one `shoal simulate --workload` takes) instead of the load flags')
     .addHelpText('after', `
 Examples:
   shoal bench --model add_sub --rate 200 --duration 30 --slo-ms 50 --html report.html
@@ -92,8 +120,8 @@ Examples:
   shoal bench --model cnn --concurrency --sweep 1,2,4,8,16 --json cnn.json
   shoal bench --model identity_fp32 --dim 16 --rate 500 --arrival gamma --cv 3
   shoal bench --trace requests.csv --warmup 0`)
-    .action(async (flags: RawBenchFlags) => {
-      const options = await benchOptions(flags);
+    .action(async (flags: RawBenchFlags, cmd: Command) => {
+      const options = flags.workload ? await workloadFileOptions(flags, cmd) : await benchOptions(flags);
       const { runBench } = await import('./runner.js');
       const { consoleReport } = await import('./report-text.js');
       if (!flags.quiet) options.progress = (line) => process.stderr.write(`${line}\n`);

@@ -6,8 +6,11 @@ import type { Tensor } from '../core/tensor.js';
 import { closedLoop, openLoop, type LoadContext } from './load.js';
 import { Recorder, type PointStats } from './recorder.js';
 import type { InputSpec } from './shapes.js';
+import type { EncodedRequest } from './payload.js';
 import { connectionPool, endpoint, preflight, prepareModel, type PreparedModel } from './target.js';
 import { describeWorkload, workloadArrivals, workloadDurationMs, workloadModels, type Arrival, type Popularity, type Workload } from './workload.js';
+
+const HEADER_LENGTH = 'inference-header-content-length';
 
 export interface BenchOptions {
   url: string;
@@ -23,6 +26,11 @@ export interface BenchOptions {
   durationS: number;
   warmupS: number;
   sloMs?: number;
+  /**
+   * Sent as every request's `parameters.deadline_ms` (shoal's per-request deadline), and the
+   * objective goodput counts against, in place of --slo-ms.
+   */
+  deadlineMs?: number;
   connections?: number;
   timeoutMs: number;
   binary: boolean;
@@ -61,6 +69,7 @@ export interface BenchReport {
     durationS: number;
     warmupS: number;
     sloMs?: number;
+    deadlineMs?: number;
     connections: number;
     timeoutMs: number;
   };
@@ -78,9 +87,27 @@ export function defaultConnections(o: Pick<BenchOptions, 'mode' | 'levels' | 'tr
 
 function workloadFor(o: BenchOptions, level: number | undefined): Workload {
   const durationMs = (o.warmupS + o.durationS) * 1000;
+  const deadline = o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {};
   if (o.mode === 'trace') return { kind: 'trace', rows: o.trace ?? [] };
-  if (o.mode === 'concurrency') return { kind: 'closed', concurrency: level!, models: o.models, popularity: o.popularity, durationMs };
-  return { kind: 'open', process: { kind: o.arrival, ratePerS: level!, cv: o.cv }, models: o.models, popularity: o.popularity, durationMs };
+  if (o.mode === 'concurrency') return { kind: 'closed', concurrency: level!, models: o.models, popularity: o.popularity, durationMs, ...deadline };
+  return { kind: 'open', process: { kind: o.arrival, ratePerS: level!, cv: o.cv }, models: o.models, popularity: o.popularity, durationMs, ...deadline };
+}
+
+/**
+ * The request with `params` merged into its request-level `parameters`. Bodies are encoded
+ * before the run, so this too costs nothing while sending. A binary-extension body keeps its
+ * tensor bytes; only the JSON header before them, and its length, change.
+ */
+export function withRequestParameters(req: EncodedRequest, params: Record<string, unknown>): EncodedRequest {
+  const given = req.headers[HEADER_LENGTH];
+  const jsonEnd = given === undefined ? req.body.length : Number(given);
+  const header = JSON.parse(req.body.subarray(0, jsonEnd).toString('utf8')) as { parameters?: Record<string, unknown> };
+  header.parameters = { ...header.parameters, ...params };
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  return {
+    headers: given === undefined ? req.headers : { ...req.headers, [HEADER_LENGTH]: String(json.length) },
+    body: Buffer.concat([json, req.body.subarray(jsonEnd)]),
+  };
 }
 
 /**
@@ -97,10 +124,12 @@ async function prepareAll(o: BenchOptions, models: string[]): Promise<Map<string
   const prepared = new Map<string, PreparedModel>();
   for (const model of models) {
     const data = o.inputData?.get(model) ?? o.inputData?.get('*');
-    prepared.set(model, await prepareModel(e, model, {
+    const m = await prepareModel(e, model, {
       batch: o.batch, dim: o.dim, shapes: o.shapes, version: o.version, binary: o.binary,
       seed: o.seed, intRange: o.intRange, variants: 16, ...(data ? { data } : {}),
-    }));
+    });
+    const deadline = o.deadlineMs;
+    prepared.set(model, deadline === undefined ? m : { ...m, requests: m.requests.map((r) => withRequestParameters(r, { deadline_ms: deadline })) });
   }
   return prepared;
 }
@@ -133,7 +162,8 @@ export async function runBench(o: BenchOptions, command?: string): Promise<Bench
     settings: {
       mode: o.mode, ...(o.mode === 'rate' ? { arrival: o.arrival, ...(o.arrival === 'gamma' ? { cv: o.cv } : {}) } : {}),
       popularity: o.popularity, seed: o.seed, durationS: o.durationS, warmupS: o.warmupS,
-      ...(o.sloMs !== undefined ? { sloMs: o.sloMs } : {}), connections, timeoutMs: o.timeoutMs,
+      ...(o.sloMs !== undefined ? { sloMs: o.sloMs } : {}), ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),
+      connections, timeoutMs: o.timeoutMs,
     },
     points,
   };
@@ -157,11 +187,12 @@ async function runPoint(o: BenchOptions, w: Workload, models: Map<string, Prepar
     o.progress!(`  ${label} ${(ctx.now() / 1000).toFixed(0)}/${(totalMs / 1000).toFixed(0)} s: sent ${p.sent}, ok ${p.ok}, errors ${p.errors}, in flight ${recorder.inFlightNow}, p99 so far ${p.p99Ms?.toFixed(1) ?? '–'} ms`);
   }, 2000) : undefined;
   try {
-    if (w.kind === 'closed') await closedLoop({ concurrency: w.concurrency, models: w.models, popularity: w.popularity, endMs: totalMs, seed: o.seed }, ctx);
-    else await openLoop(workloadArrivals(w, o.seed), ctx);
+    if (w.kind === 'closed') {
+      await closedLoop({ concurrency: w.concurrency, models: w.models, popularity: w.popularity, endMs: totalMs, seed: o.seed, ...(w.deadlineMs !== undefined ? { deadlineMs: w.deadlineMs } : {}) }, ctx);
+    } else await openLoop(workloadArrivals(w, o.seed), ctx);
   } finally {
     if (ticker) clearInterval(ticker);
   }
-  const hasDeadlines = w.kind === 'trace' && w.rows.some((r) => r.deadlineMs !== undefined);
+  const hasDeadlines = w.kind === 'trace' ? w.rows.some((r) => r.deadlineMs !== undefined) : w.deadlineMs !== undefined;
   return recorder.summary(hasDeadlines);
 }

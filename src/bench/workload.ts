@@ -24,7 +24,8 @@ export interface Arrival {
 }
 
 export type Workload =
-  | { kind: 'open'; process: ArrivalProcess; models: string[]; popularity: Popularity; durationMs: number; deadlineMs?: number }
+  /** `curve`: the rate changes over the run (a diurnal cycle, a ramp); absent: steady. */
+  | { kind: 'open'; process: ArrivalProcess; models: string[]; popularity: Popularity; durationMs: number; deadlineMs?: number; curve?: RateCurve }
   | { kind: 'trace'; rows: Arrival[] }
   /** A fixed number of clients, each sending its next request when the last is answered. */
   | { kind: 'closed'; concurrency: number; models: string[]; popularity: Popularity; durationMs: number; deadlineMs?: number };
@@ -96,7 +97,8 @@ export function* workloadArrivals(w: Workload, seed: number): Generator<Arrival>
   const times = substream(seed, 'arrivals');
   const choice = substream(seed, 'model');
   const pick = modelPicker(w.models, w.popularity);
-  for (const atMs of arrivalTimes(w.process, times, w.durationMs)) {
+  const arrivals = w.curve ? curvedArrivalTimes(w.process, w.curve, times, w.durationMs) : arrivalTimes(w.process, times, w.durationMs);
+  for (const atMs of arrivals) {
     const a: Arrival = { atMs, model: pick(choice) };
     if (w.deadlineMs !== undefined) a.deadlineMs = w.deadlineMs;
     yield a;
@@ -154,5 +156,99 @@ export function describeWorkload(w: Workload): string {
   if (w.kind === 'closed') return `closed loop: ${w.concurrency} clients → ${pop(w.models, w.popularity)}`;
   const p = w.process;
   const shape = p.kind === 'gamma' ? `gamma arrivals (cv ${p.cv})` : p.kind === 'poisson' ? 'Poisson arrivals' : 'evenly spaced arrivals';
-  return `open loop: ${shape} at ${p.ratePerS}/s → ${pop(w.models, w.popularity)}`;
+  return `open loop: ${shape} at ${p.ratePerS}/s${w.curve ? ` ${describeCurve(w.curve)}` : ''} → ${pop(w.models, w.popularity)}`;
+}
+
+/**
+ * A rate that changes over the run, as a factor on the arrival process's rate at each moment.
+ * diurnal: 1 + amplitude·cos(2π(t − peakAtS)/periodS), a day's cycle compressed to any period;
+ * piecewise: linear between [time s, factor] points, flat before the first and after the last.
+ */
+export type RateCurve =
+  | { kind: 'diurnal'; periodS: number; amplitude: number; peakAtS?: number }
+  | { kind: 'piecewise'; points: Array<[number, number]> };
+
+function describeCurve(c: RateCurve): string {
+  if (c.kind === 'diurnal') return `× diurnal (1 ± ${c.amplitude} over ${c.periodS} s, peak at ${c.peakAtS ?? 0} s)`;
+  return `× curve (${c.points.map(([t, f]) => `${f} at ${t} s`).join(', ')})`;
+}
+
+/** The curve's factor m(t) and its integral Λ(t) = ∫₀ᵗ m, with t in ms. */
+export function rateCurve(c: RateCurve): { factor: (tMs: number) => number; integral: (tMs: number) => number } {
+  if (c.kind === 'diurnal') {
+    if (!(c.periodS > 0) || !(c.amplitude >= 0 && c.amplitude <= 1)) throw new Error(`a diurnal curve needs periodS > 0 and amplitude in [0, 1], got ${c.periodS}, ${c.amplitude}`);
+    const P = c.periodS * 1000;
+    const peak = (c.peakAtS ?? 0) * 1000;
+    const w = (2 * Math.PI) / P;
+    return {
+      factor: (t) => 1 + c.amplitude * Math.cos(w * (t - peak)),
+      integral: (t) => t + (c.amplitude / w) * (Math.sin(w * (t - peak)) - Math.sin(-w * peak)),
+    };
+  }
+  const pts = c.points.map(([s, f]) => [s * 1000, f] as const);
+  if (pts.length === 0 || pts.some(([t, f], i) => !(f > 0) || !Number.isFinite(t) || (i > 0 && t <= pts[i - 1]![0]))) {
+    throw new Error('a rate curve needs [time s, factor] points with times ascending and factors > 0');
+  }
+  // Λ at each point, then the area of the trapezoid up to t within its segment.
+  const at: number[] = [pts[0]![0] * pts[0]![1]];
+  for (let i = 1; i < pts.length; i++) at.push(at[i - 1]! + ((pts[i]![0] - pts[i - 1]![0]) * (pts[i]![1] + pts[i - 1]![1])) / 2);
+  const factor = (t: number): number => {
+    if (t <= pts[0]![0]) return pts[0]![1];
+    for (let i = 1; i < pts.length; i++) {
+      const [t1, f1] = pts[i]!;
+      if (t <= t1) {
+        const [t0, f0] = pts[i - 1]!;
+        return f0 + ((f1 - f0) * (t - t0)) / (t1 - t0);
+      }
+    }
+    return pts[pts.length - 1]![1];
+  };
+  const integral = (t: number): number => {
+    if (t <= pts[0]![0]) return t * pts[0]![1];
+    for (let i = 1; i < pts.length; i++) {
+      if (t <= pts[i]![0]) return at[i - 1]! + ((t - pts[i - 1]![0]) * (factor(t) + pts[i - 1]![1])) / 2;
+    }
+    const [tn, fn] = pts[pts.length - 1]!;
+    return at[at.length - 1]! + (t - tn) * fn;
+  };
+  return { factor, integral };
+}
+
+/**
+ * Arrivals whose rate follows a curve, by time rescaling: the process runs in "operational
+ * time" τ at its steady rate, and each τ maps to the clock time t with Λ(t) = τ. Poisson
+ * becomes a nonhomogeneous Poisson process; gamma keeps its CV locally.
+ */
+export function* curvedArrivalTimes(p: ArrivalProcess, c: RateCurve, r: Rng, untilMs: number): Generator<number> {
+  const { factor, integral } = rateCurve(c);
+  let t = 0;
+  for (const tau of arrivalTimes(p, r, integral(untilMs))) {
+    t = invert(integral, factor, tau, t);
+    if (t >= untilMs) return;
+    yield t;
+  }
+}
+
+/** t ≥ from with Λ(t) = τ, by Newton steps kept inside a bracket (Λ is increasing). */
+function invert(integral: (t: number) => number, factor: (t: number) => number, tau: number, from: number): number {
+  let lo = from;
+  let step = 1;
+  let hi = from + step;
+  while (integral(hi) < tau) {
+    lo = hi;
+    step *= 2;
+    hi = from + step;
+  }
+  let t = (lo + hi) / 2;
+  for (let i = 0; i < 60; i++) {
+    const err = integral(t) - tau;
+    if (Math.abs(err) < 1e-9) break;
+    if (err > 0) hi = t;
+    else lo = t;
+    const m = factor(t);
+    const next = m > 0 ? t - err / m : (lo + hi) / 2;
+    t = next > lo && next < hi ? next : (lo + hi) / 2;
+    if (hi - lo < 1e-9) break;
+  }
+  return t;
 }

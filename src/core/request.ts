@@ -26,6 +26,17 @@ export interface InferRequest {
   traceId: string;
   /** Aborted when the client goes away; work not yet started is then skipped. */
   signal?: AbortSignal;
+  /** Who sent it, as the adapter authenticated them; absent when the server has no tenants. */
+  tenant?: TenantIdentity;
+}
+
+/** A tenant as the core sees it: no keys, no protocol. */
+export interface TenantIdentity {
+  readonly name: string;
+  /** Its share of a busy model against other tenants' (weighted fair queuing within a priority level). */
+  readonly weight: number;
+  /** Whether it may use and see the model; to it, models it may not use do not exist. */
+  mayUse(model: string): boolean;
 }
 
 export interface InferResponse {

@@ -7,11 +7,11 @@ import { cnn } from './examples/cnn.js';
 import type { ExampleConfig, ExampleTensor, GeneratedExample } from './examples/example.js';
 import { identity, identityFp32 } from './examples/identity.js';
 import { mlp } from './examples/mlp.js';
-import { PRETRAINED, copyPretrained } from './examples/pretrained.js';
+import { PRETRAINED, SEQUENCE_EXAMPLE, copyPretrained } from './examples/pretrained.js';
 import { textEncoder } from './examples/text-encoder.js';
 
 export type { ExampleConfig, ExampleTensor, GeneratedExample } from './examples/example.js';
-export { PRETRAINED, pretrainedPath, type PretrainedExample } from './examples/pretrained.js';
+export { PRETRAINED, SEQUENCE_EXAMPLE, pretrainedPath, type PretrainedExample } from './examples/pretrained.js';
 
 /** Models generated from code, in the order they are written. */
 export const GENERATED: readonly GeneratedExample[] = [addSub, identity, identityFp32, mlp, cnn, textEncoder];
@@ -47,6 +47,11 @@ export async function writeExampleRepository(dir: string, opts: ExampleOptions =
       await copyPretrained(model, join(version, 'model.onnx'));
       written.push(model.name);
     }
+    const stream = SEQUENCE_EXAMPLE;
+    await mkdir(join(dir, stream.name, '1'), { recursive: true });
+    await copyPretrained(stream.model, join(dir, stream.name, '1', 'model.onnx'));
+    await writeFile(join(dir, stream.name, 'config.yaml'), stream.config);
+    written.push(stream.name);
   }
   return written;
 }
@@ -58,7 +63,7 @@ export function tritonDataType(dt: DataType): string {
 
 /** A model config in Triton's vocabulary (model_config.proto field names), as YAML. */
 export function configYaml(name: string, config: ExampleConfig): string {
-  const tensor = (t: ExampleTensor) => ({ name: t.name, data_type: tritonDataType(t.datatype), dims: t.dims });
+  const tensor = (t: ExampleTensor) => ({ name: t.name, data_type: tritonDataType(t.datatype), dims: t.dims, ...(t.pad && { pad: t.pad }) });
   const doc = new YAML.Document({
     name,
     backend: 'onnxruntime',

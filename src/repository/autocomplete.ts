@@ -75,6 +75,7 @@ function merge(kind: string, spec: TensorSpec, conf: PartialTensorConfig | undef
     if (conf.reshape) out.reshape = { shape: [...conf.reshape.shape] };
   }
   if (conf?.optional) out.optional = true;
+  if (conf?.pad) out.pad = { ...conf.pad };
   return out;
 }
 

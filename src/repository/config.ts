@@ -2,7 +2,7 @@ import { z } from 'zod';
 import YAML from 'yaml';
 import { invalid } from '../core/errors.js';
 import type { DataType } from '../core/datatype.js';
-import type { DynamicBatching, ModelConfig, QueuePolicy, TensorConfig } from '../core/model-config.js';
+import type { DynamicBatching, ModelConfig, ModelWarmup, QueuePolicy, SequenceBatching, TensorConfig, TensorPad, WarmupInput } from '../core/model-config.js';
 import { describeIssue, formatPath, int, integerKeyed, nonEmpty, show, strict } from './fields.js';
 import { isSafeName } from './names.js';
 import {
@@ -99,11 +99,15 @@ const tensorShape = {
   reshape: strict({ shape: dims }).optional(),
 };
 
-const input = strict({ ...tensorShape, optional: z.boolean().optional() }, {
+/** shoal's ragged batching (TensorPad): `value` only on inputs. */
+const outputPad = strict({ dim: int(0), name: nonEmpty });
+const inputPad = strict({ dim: int(0), name: nonEmpty, value: z.number().optional() });
+
+const input = strict({ ...tensorShape, optional: z.boolean().optional(), pad: inputPad.optional() }, {
   format: [], is_shape_tensor: [], allow_ragged_batch: [], is_non_linear_format_io: [],
 });
 
-const output = strict(tensorShape, { label_filename: [], is_shape_tensor: [], is_non_linear_format_io: [] });
+const output = strict({ ...tensorShape, pad: outputPad.optional() }, { label_filename: [], is_shape_tensor: [], is_non_linear_format_io: [] });
 
 const versionPolicy = strict({
   latest: strict({ num_versions: int(1).optional() }).optional(),
@@ -165,6 +169,68 @@ const dynamicBatching = strict({
 /** shoal's own block, named in Triton's style (units in the name, `default_` for what a request may replace). */
 const slo = strict({ default_deadline_microseconds: int(0).optional() });
 
+/** Triton's implicit state; `batch_axis` is shoal's (see SequenceState). Only zero initial state. */
+const sequenceState = strict({
+  input_name: nonEmpty,
+  output_name: nonEmpty,
+  data_type: dataType,
+  dims: z.array(int(1)),
+  batch_axis: int(0).optional(),
+  initial_state: z.array(strict({
+    data_type: dataType.optional(),
+    dims: dims.optional(),
+    zero_data: z.literal(true, { error: 'only zero_data: true is supported (a sequence starts from zeros)' }),
+    name: z.string().optional(),
+  }, { data_file: 'never' })).optional(),
+}, { use_same_buffer_for_input_output: [], use_growable_memory: [] });
+
+/** shoal's: an input fed a fixed value by the server. */
+const constantInput = strict({ name: nonEmpty, data_type: dataType, dims: z.array(int(1)), value: z.array(z.number()) })
+  .superRefine((c, ctx) => {
+    const count = c.dims.reduce((a, b) => a * b, 1);
+    if (c.value.length !== count) ctx.addIssue({ code: 'custom', path: ['value'], message: `has ${c.value.length} values but dims [${c.dims.join(', ')}] hold ${count}` });
+    if (c.data_type === 'BYTES') ctx.addIssue({ code: 'custom', path: ['data_type'], message: 'must be a numeric datatype' });
+    else if (!c.data_type.startsWith('FP') && c.value.some((v) => !Number.isInteger(v))) ctx.addIssue({ code: 'custom', path: ['value'], message: `must be integers for ${c.data_type}` });
+  });
+
+/** Triton's sequence batcher, with the Oldest strategy only (Direct's slots are not implemented). */
+const sequenceBatching = strict({
+  max_sequence_idle_microseconds: int(1).optional(),
+  oldest: strict({
+    max_candidate_sequences: int(1).optional(),
+    preferred_batch_size: z.array(int(1)).optional(),
+    max_queue_delay_microseconds: int(0).optional(),
+  }, { preserve_ordering: [] }).optional(),
+  state: z.array(sequenceState).optional(),
+  constant_input: z.array(constantInput).optional(),
+}, { direct: 'never', control_input: [], iterative_sequence: [] });
+
+/** Triton's defaults where it has them; max_candidate_sequences is shoal's bound on held state. */
+export const SEQUENCE_DEFAULTS = { max_sequence_idle_microseconds: 1_000_000, max_candidate_sequences: 1024 } as const;
+
+/**
+ * Triton's ModelWarmup. Inputs take zero_data or random_data; input_data_file is refused (a
+ * file named by config would be one more path to check, for little gain).
+ */
+const warmupInput = strict({
+  data_type: dataType,
+  dims: z.array(int(1)),
+  zero_data: z.boolean().optional(),
+  random_data: z.boolean().optional(),
+}, { input_data_file: [''] }).superRefine((i, ctx) => {
+  if ((i.zero_data === true) === (i.random_data === true)) ctx.addIssue({ code: 'custom', message: 'give exactly one of zero_data: true, random_data: true' });
+});
+
+const modelWarmup = strict({
+  name: nonEmpty,
+  batch_size: int(0).optional(),
+  inputs: z.record(z.string(), warmupInput),
+  count: int(1).optional(),
+});
+
+/** shoal's own block (Triton has none): how memory management treats the model. */
+const modelManagement = strict({ pinned: z.boolean().optional() });
+
 const graphLevel = z.unknown().transform((v, ctx) => {
   const level = parseGraphLevel(v);
   if (level) return level;
@@ -193,12 +259,15 @@ const fileSchema = strict({
   optimization: optimization.optional(),
   dynamic_batching: dynamicBatching.optional(),
   slo: slo.optional(),
+  sequence_batching: sequenceBatching.optional(),
+  model_warmup: z.array(modelWarmup).optional(),
+  model_management: modelManagement.optional(),
   parameters: parameters.optional(),
   default_model_filename: z.string().refine(isSafeName, { error: 'must be a plain file name (no path separators)' }).optional(),
 }, {
-  runtime: [], batch_input: [], batch_output: [], cc_model_filenames: [], metric_tags: [], model_warmup: [],
+  runtime: [], batch_input: [], batch_output: [], cc_model_filenames: [], metric_tags: [],
   model_operations: [], model_transaction_policy: [], model_repository_agents: [], response_cache: [],
-  sequence_batching: 'never', ensemble_scheduling: 'never',
+  ensemble_scheduling: 'never',
 }).superRefine((c, ctx) => {
   for (const list of ['input', 'output'] as const) {
     const seen = new Set<string>();
@@ -213,6 +282,28 @@ const fileSchema = strict({
     // An unset max_batch_size means 0: a batch dimension is never guessed from the model.
     const problem = batchingProblem(c.max_batch_size ?? 0, c.dynamic_batching.preferred_batch_size ?? []);
     if (problem) ctx.addIssue({ code: 'custom', path: ['dynamic_batching', ...problem.path], message: problem.message });
+  }
+  if (c.sequence_batching) {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path: ['sequence_batching', ...path], message });
+    if (c.dynamic_batching) issue([], 'cannot be combined with dynamic_batching (a model has one scheduler, as in Triton)');
+    if (!c.max_batch_size) issue([], 'needs max_batch_size > 0 (the batch dimension is where requests of different sequences meet)');
+    const preferred = c.sequence_batching.oldest?.preferred_batch_size ?? [];
+    const i = preferred.findIndex((p) => p > (c.max_batch_size ?? 0));
+    if (c.max_batch_size && i >= 0) issue(['oldest', 'preferred_batch_size', i], `${preferred[i]} exceeds max_batch_size ${c.max_batch_size}`);
+    c.input?.forEach((t, k) => t.pad && issue([], `cannot be combined with input[${k}].pad: a sequence model's requests carry one row each, never padded`));
+    c.sequence_batching.state?.forEach((t, k) => {
+      if ((t.batch_axis ?? 0) > t.dims.length) issue(['state', k, 'batch_axis'], `${t.batch_axis} is beyond the state's ${t.dims.length + 1} dimensions`);
+    });
+  }
+  for (const list of ['input', 'output'] as const) {
+    c[list]?.forEach((t, i) => {
+      if (!t.pad) return;
+      const problem = !t.dims ? 'needs dims, to say which dimension is padded'
+        : t.pad.dim >= t.dims.length ? `dim ${t.pad.dim} is beyond dims [${t.dims.join(', ')}]`
+        : t.dims[t.pad.dim] !== -1 ? `dims[${t.pad.dim}] is ${t.dims[t.pad.dim]}; only a dynamic (-1) dimension can be padded`
+        : t.reshape ? 'cannot be combined with reshape' : undefined;
+      if (problem) ctx.addIssue({ code: 'custom', path: [list, i, 'pad'], message: problem });
+    });
   }
 }).transform((c, ctx) => {
   const { params, optimization: opt } = splitOnnxruntimeParameters(c.parameters ?? {}, ctx);
@@ -233,8 +324,19 @@ const fileSchema = strict({
   if (c.default_model_filename !== undefined) partial.default_model_filename = c.default_model_filename;
   if (c.dynamic_batching) partial.dynamic_batching = toDynamicBatching(c.dynamic_batching);
   if (c.slo) partial.slo = { default_deadline_microseconds: c.slo.default_deadline_microseconds ?? 0 };
+  if (c.sequence_batching) partial.sequence_batching = toSequenceBatching(c.sequence_batching);
+  if (c.model_warmup?.length) partial.model_warmup = c.model_warmup.map(toWarmup);
+  if (c.model_management) partial.model_management = { pinned: c.model_management.pinned ?? false };
   return partial;
 });
+
+function toWarmup(w: z.output<typeof modelWarmup>): ModelWarmup {
+  // fromEntries defines own properties, so an input named __proto__ stays an input.
+  const inputs: Record<string, WarmupInput> = Object.fromEntries(Object.entries(w.inputs).map(([name, i]) => [
+    name, { data_type: i.data_type, dims: i.dims, data: i.random_data ? 'random_data' : 'zero_data' } satisfies WarmupInput,
+  ]));
+  return { name: w.name, batch_size: w.batch_size ?? 0, inputs, count: w.count ?? 1 };
+}
 
 function toDynamicBatching(d: z.output<typeof dynamicBatching>): DynamicBatching {
   const byLevel: Record<number, QueuePolicy> = {};
@@ -260,12 +362,28 @@ function toQueuePolicy(p: FileQueuePolicy): QueuePolicy {
   };
 }
 
-function tensor(t: { name: string; data_type?: DataType; dims?: number[]; reshape?: { shape: number[] }; optional?: boolean }): PartialTensorConfig {
+function toSequenceBatching(s: z.output<typeof sequenceBatching>): SequenceBatching {
+  return {
+    max_sequence_idle_microseconds: s.max_sequence_idle_microseconds ?? SEQUENCE_DEFAULTS.max_sequence_idle_microseconds,
+    oldest: {
+      max_candidate_sequences: s.oldest?.max_candidate_sequences ?? SEQUENCE_DEFAULTS.max_candidate_sequences,
+      preferred_batch_size: s.oldest?.preferred_batch_size ?? [],
+      max_queue_delay_microseconds: s.oldest?.max_queue_delay_microseconds ?? 0,
+    },
+    state: (s.state ?? []).map((t) => ({
+      input_name: t.input_name, output_name: t.output_name, data_type: t.data_type, dims: t.dims, batch_axis: t.batch_axis ?? 0,
+    })),
+    constant_input: s.constant_input ?? [],
+  };
+}
+
+function tensor(t: { name: string; data_type?: DataType; dims?: number[]; reshape?: { shape: number[] }; optional?: boolean; pad?: TensorPad }): PartialTensorConfig {
   const out: PartialTensorConfig = { name: t.name };
   if (t.data_type !== undefined) out.data_type = t.data_type;
   if (t.dims !== undefined) out.dims = t.dims;
   if (t.reshape !== undefined) out.reshape = { shape: t.reshape.shape };
   if (t.optional) out.optional = true; // false is the default; keep the config minimal
+  if (t.pad) out.pad = { ...t.pad };
   return out;
 }
 

@@ -1,4 +1,4 @@
-import type { DynamicBatching, ModelConfig, TensorConfig } from '../core/model-config.js';
+import type { DynamicBatching, ModelConfig, ModelWarmup, SequenceBatching, TensorConfig } from '../core/model-config.js';
 import { tritonDataType, tritonExecutionMode, tritonGraphLevel } from './vocabulary.js';
 
 /**
@@ -19,8 +19,12 @@ export function renderTritonConfig(cfg: ModelConfig): Record<string, unknown> {
     optimization: { graph: { level: tritonGraphLevel(cfg.optimization.graph_level) } },
   };
   if (cfg.dynamic_batching) out['dynamic_batching'] = renderDynamicBatching(cfg.dynamic_batching);
+  if (cfg.sequence_batching) out['sequence_batching'] = renderSequenceBatching(cfg.sequence_batching);
   // Not Triton's: written only when set, so configs without it look exactly like Triton's.
   if (cfg.slo) out['slo'] = { default_deadline_microseconds: cfg.slo.default_deadline_microseconds };
+  if (cfg.model_warmup) out['model_warmup'] = cfg.model_warmup.map(renderWarmup);
+  // Not Triton's, like slo.
+  if (cfg.model_management) out['model_management'] = { pinned: cfg.model_management.pinned };
   out['instance_group'] = cfg.instance_group.map((g) => ({ ...(g.name !== undefined && { name: g.name }), kind: g.kind, count: g.count }));
   if (cfg.default_model_filename !== undefined) out['default_model_filename'] = cfg.default_model_filename;
   out['parameters'] = renderParameters(cfg);
@@ -40,12 +44,38 @@ function renderDynamicBatching(d: DynamicBatching): Record<string, unknown> {
   };
 }
 
+function renderWarmup(w: ModelWarmup): Record<string, unknown> {
+  const inputs = Object.fromEntries(Object.entries(w.inputs).map(([name, i]) => [
+    name, { data_type: tritonDataType(i.data_type), dims: [...i.dims], [i.data]: true },
+  ]));
+  return { name: w.name, batch_size: w.batch_size, inputs, count: w.count };
+}
+
 function renderTensor(t: TensorConfig): Record<string, unknown> {
   return {
     name: t.name,
     data_type: tritonDataType(t.data_type),
     dims: [...t.dims],
     ...(t.reshape && { reshape: { shape: [...t.reshape.shape] } }),
+    // Not Triton's (ragged batching by padding): written only when set.
+    ...(t.pad && { pad: { ...t.pad } }),
+  };
+}
+
+/** Triton's fields as Triton writes them; batch_axis and constant_input are shoal's. */
+function renderSequenceBatching(s: SequenceBatching): Record<string, unknown> {
+  return {
+    max_sequence_idle_microseconds: s.max_sequence_idle_microseconds,
+    oldest: { ...s.oldest, preferred_batch_size: [...s.oldest.preferred_batch_size] },
+    state: s.state.map((t) => ({
+      input_name: t.input_name,
+      output_name: t.output_name,
+      data_type: tritonDataType(t.data_type),
+      dims: [...t.dims],
+      batch_axis: t.batch_axis,
+      initial_state: [{ data_type: tritonDataType(t.data_type), dims: [...t.dims], zero_data: true, name: 'zeros' }],
+    })),
+    constant_input: s.constant_input.map((c) => ({ name: c.name, data_type: tritonDataType(c.data_type), dims: [...c.dims], value: [...c.value] })),
   };
 }
 

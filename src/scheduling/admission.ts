@@ -24,6 +24,9 @@ export interface Arrival {
   timeoutMicroseconds?: number;
   /** The request's own deadline, µs after arrival; 0 or absent: the model's slo.default_deadline_microseconds. */
   deadlineMicroseconds?: number;
+  /** With tenants: whose it is, and its virtual start time (FairShare.startTag), carried onto the ticket. */
+  tenant?: string;
+  fairTag?: number;
 }
 
 export interface QueueSummary {
@@ -52,6 +55,10 @@ export function admit(queue: QueueSummary, request: Arrival, rules: QueueRules, 
   const timeoutMs = policy.allowTimeoutOverride && asked > 0 && (policy.timeoutMs === 0 || asked < policy.timeoutMs) ? asked : policy.timeoutMs;
   const budgetMs = request.deadlineMicroseconds ? request.deadlineMicroseconds / 1000 : rules.defaultDeadlineMs;
   const ticket: Ticket = { priority: level, timeoutAction: policy.timeoutAction };
+  if (request.fairTag !== undefined) {
+    ticket.tenant = request.tenant;
+    ticket.fairTag = request.fairTag;
+  }
   if (timeoutMs > 0) ticket.timeoutAt = request.arrival + timeoutMs;
   if (budgetMs > 0) ticket.deadline = request.arrival + budgetMs;
 
@@ -75,6 +82,10 @@ export function admit(queue: QueueSummary, request: Arrival, rules: QueueRules, 
     }
     const own = profile?.estimate(request.batchSize);
     if (waitMs !== undefined && own !== undefined && now + waitMs + own > ticket.deadline) {
+      // Refused requests never run, so a prediction learnt under a load that has since gone would
+      // refuse everything for ever. An idle model whose profile has not been fed for a while lets
+      // one request through to measure it again (a circuit breaker's half-open state).
+      if (isIdle(queue) && stale(profile, now)) return { admitted: true, ticket: { ...ticket, probe: true } };
       const instances = queue.instances === 1 ? '1 instance' : `${queue.instances} instances`;
       return {
         admitted: false, kind: 'deadline_exceeded', reason: 'deadline',
@@ -85,6 +96,18 @@ export function admit(queue: QueueSummary, request: Arrival, rules: QueueRules, 
     }
   }
   return { admitted: true, ticket };
+}
+
+/** After this long without a new sample (ms), an idle model's profile is put to the test again. */
+export const PROBE_AFTER_MS = 1000;
+
+function isIdle(queue: QueueSummary): boolean {
+  return queue.pending.length === 0 && queue.running.length === 0;
+}
+
+function stale(profile: LatencyEstimator | undefined, now: number): boolean {
+  const last = profile?.lastObservedAt;
+  return last !== undefined && now - last >= PROBE_AFTER_MS;
 }
 
 /** The level a request's priority asks for, or why it cannot have it. */

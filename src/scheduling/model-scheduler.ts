@@ -1,12 +1,15 @@
 import type { Clock } from '../core/clock.js';
 import { ShoalError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { admit } from './admission.js';
-import { type BatchingConfig, type PendingRequest, type RunningBatch, schedule } from './policy.js';
-import { concatBatch, splitBatch } from './batch.js';
+import type { SequenceControl } from './sequence.js';
+import { FairShare, retag } from '../tenants/fair-share.js';
+import { admit, resolveLevel } from './admission.js';
+import type { BatchingConfig, PendingRequest } from './policy.js';
+import { type Padding, concatBatch, paddedLengths, splitBatch } from './batch.js';
 import { LatencyProfile } from './profile.js';
 import { ResponseOrder } from './response-order.js';
 import { NO_LIMITS, type QueueRules } from './rules.js';
+import { type Instances, admissionView, finish, instances, rearm, step } from './step.js';
 
 /** Runs one batch; an instance runs one at a time. */
 export interface BatchRunner {
@@ -27,6 +30,20 @@ export interface Job {
   timeoutMicroseconds?: number;
   /** Deadline in µs after arrival; 0 or absent: the model's default (slo.default_deadline_microseconds). */
   deadlineMicroseconds?: number;
+  /** Whose request it is; tenants share a priority level by weight. Absent: no tenants. */
+  tenant?: { name: string; weight: number };
+  /** Its sequence, for a model with sequence_batching (SequenceScheduler); others refuse it. */
+  sequence?: SequenceControl;
+}
+
+/** What the model manager and the service need of a version's scheduler, plain or sequence. */
+export interface Scheduler {
+  submit(job: Job): Promise<JobResult>;
+  whenIdle(): Promise<void>;
+  readonly queueDepth: number;
+  readonly inFlight: number;
+  /** The model's ragged batching, which request shape keys must follow. */
+  readonly padding?: Padding | undefined;
 }
 
 export interface JobResult {
@@ -50,6 +67,8 @@ export interface SchedulerOptions {
   clock: Clock;
   /** Told once per executed batch, for statistics. */
   onBatch?: (rows: number, computeMs: number) => void;
+  /** Ragged batching (`paddingOf`): requests whose shape keys allow it are padded to share a batch. */
+  padding?: Padding | undefined;
 }
 
 interface Waiting extends PendingRequest {
@@ -62,25 +81,25 @@ interface Waiting extends PendingRequest {
  * One model version's queue and instances. It asks the pure policy what to run and carries
  * the answer out: concatenates, runs on an idle instance, splits, answers each request.
  */
-export class ModelScheduler {
+export class ModelScheduler implements Scheduler {
   private readonly queue: Waiting[] = [];
-  private readonly busy: boolean[];
+  /** Which instances are busy and with what batch (for predicting when they free up). */
+  private readonly slots: Instances;
   private nextSeq = 0;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private runningJobs = 0;
   private idleWaiters: Array<() => void> = [];
-  /** Per instance, the batch it runs (undefined when idle): for predicting when it frees up. */
-  private readonly runningBatches: Array<RunningBatch | undefined>;
   private readonly rules: QueueRules;
   private readonly profile: LatencyProfile;
   /** With preserve_ordering: answers wait here until every request admitted before theirs is answered. */
   private readonly order: ResponseOrder | undefined;
   private readonly held = new Map<number, () => void>();
+  /** Virtual start times for tenants' requests (weighted fair queuing). */
+  private readonly fair = new FairShare();
 
-  constructor(private readonly instances: readonly BatchRunner[], private readonly opts: SchedulerOptions) {
-    this.busy = instances.map(() => false);
-    this.runningBatches = instances.map(() => undefined);
+  constructor(private readonly runners: readonly BatchRunner[], private readonly opts: SchedulerOptions) {
+    this.slots = instances(runners.length);
     this.rules = opts.rules ?? {
       priorityLevels: 0, defaultLevel: 1, defaultRules: NO_LIMITS, levelRules: {}, defaultDeadlineMs: 0, maxQueueSize: opts.maxQueueSize ?? 0,
     };
@@ -92,6 +111,10 @@ export class ModelScheduler {
     return this.queue.length;
   }
 
+  get padding(): Padding | undefined {
+    return this.opts.padding;
+  }
+
   get inFlight(): number {
     return this.queue.length + this.runningJobs;
   }
@@ -99,28 +122,27 @@ export class ModelScheduler {
   submit(job: Job): Promise<JobResult> {
     const now = this.opts.clock.now();
     const arrival = job.arrival ?? now;
+    const tenant = job.tenant;
+    const level = tenant === undefined ? undefined : resolveLevel(job.priority, this.rules);
+    const fairTag = typeof level === 'number' ? this.fair.startTag(level, tenant!.name, this.queue) : undefined;
     const a = admit(
-      { pending: this.queue, running: this.running(), instances: this.instances.length, batching: this.opts.batching },
+      admissionView(this.queue, this.slots, this.opts.batching),
       {
         arrival, batchSize: job.batchSize, priority: job.priority,
         timeoutMicroseconds: job.timeoutMicroseconds, deadlineMicroseconds: job.deadlineMicroseconds,
+        tenant: tenant?.name, fairTag,
       },
       this.rules, this.profile, now,
     );
     if (!a.admitted) return Promise.reject(new ShoalError(a.kind, a.message, a.retryAfterSeconds, a.reason));
+    if (fairTag !== undefined) this.fair.commit(level as number, tenant!.name, tenant!.weight, job.batchSize, fairTag);
     return new Promise<JobResult>((resolve, reject) => {
       const w: Waiting = { seq: this.nextSeq++, arrival, batchSize: job.batchSize, shapeKey: job.shapeKey, ...a.ticket, job, resolve, reject };
+      if (fairTag !== undefined) for (const c of retag(this.queue, w)) c.request.fairTag = c.fairTag;
       this.order?.track(w.seq);
       this.queue.push(w);
       this.pump(w);
     });
-  }
-
-  /** Batches on busy instances. */
-  private running(): RunningBatch[] {
-    const out: RunningBatch[] = [];
-    for (const b of this.runningBatches) if (b) out.push(b);
-    return out;
   }
 
   /** Resolves once nothing is queued or running. */
@@ -137,37 +159,12 @@ export class ModelScheduler {
       return;
     }
     this.dropCancelled(fresh);
-    const idleInstances: number[] = [];
-    for (let i = 0; i < this.busy.length; i++) if (!this.busy[i]) idleInstances.push(i);
     const now = this.opts.clock.now();
-    const plan = schedule({ pending: this.queue, idleInstances, running: this.running() }, this.opts.batching, now, this.profile);
-    if (plan.refuse.length > 0) {
-      const refused = this.take(plan.refuse.map((r) => r.seq));
-      for (const r of plan.refuse) {
-        const w = refused.find((x) => x.seq === r.seq);
-        if (w) this.answer(w, () => w.reject(new ShoalError(r.kind, r.message, undefined, r.reason)));
-      }
-    }
-    for (const d of plan.dispatch) void this.execute(d.instance, this.take(d.seqs), now);
+    const plan = step(this.queue, this.slots, this.opts.batching, now, this.profile);
+    for (const { item: w, refusal: r } of plan.refused) this.answer(w, () => w.reject(new ShoalError(r.kind, r.message, undefined, r.reason)));
+    for (const d of plan.dispatched) void this.execute(d.instance, d.batch, d.rows, now);
     this.armTimer(plan.wakeAt);
     this.notifyIdle();
-  }
-
-  /** Removes the jobs with these seqs from the queue; returns them in queue order. */
-  private take(seqs: readonly number[]): Waiting[] {
-    if (seqs.length === 1) {
-      const i = this.queue.findIndex((w) => w.seq === seqs[0]);
-      return i < 0 ? [] : this.queue.splice(i, 1);
-    }
-    const wanted = new Set(seqs);
-    const batch: Waiting[] = [];
-    let kept = 0;
-    for (const w of this.queue) {
-      if (wanted.has(w.seq)) batch.push(w);
-      else this.queue[kept++] = w;
-    }
-    this.queue.length = kept;
-    return batch;
   }
 
   /**
@@ -187,7 +184,7 @@ export class ModelScheduler {
   }
 
   private armTimer(at: number | undefined): void {
-    if (at === undefined || at >= this.timerAt) return;
+    if (!rearm(this.timerAt, at)) return;
     clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = setTimeout(() => {
@@ -197,27 +194,25 @@ export class ModelScheduler {
     }, Math.max(0, at - this.opts.clock.now()));
   }
 
-  private async execute(instance: number, batch: Waiting[], dispatchedAt: number): Promise<void> {
-    this.busy[instance] = true;
+  /** `step` has marked the instance busy with this batch. */
+  private async execute(instance: number, batch: Waiting[], totalRows: number, dispatchedAt: number): Promise<void> {
     this.runningJobs += batch.length;
     const rows = batch.map((w) => w.job.batchSize);
-    const totalRows = rows.reduce((a, b) => a + b, 0);
     const start = this.opts.clock.now();
-    this.runningBatches[instance] = { startedAt: start, rows: totalRows };
     try {
-      const inputs = concatBatch(batch.map((w) => w.job.inputs));
-      const outputs = await this.instances[instance]!.run(inputs, this.opts.outputNames);
+      const padding = batch.length > 1 ? this.opts.padding : undefined;
+      const inputs = concatBatch(batch.map((w) => w.job.inputs), padding);
+      const outputs = await this.runners[instance]!.run(inputs, this.opts.outputNames);
       const computeMs = this.opts.clock.now() - start;
-      this.profile.observe(totalRows, computeMs);
+      this.profile.observe(totalRows, computeMs, this.opts.clock.now());
       this.opts.onBatch?.(totalRows, computeMs);
-      const parts = splitBatch(outputs, rows);
+      const parts = splitBatch(outputs, rows, padding, padding && batch.map((w) => paddedLengths(w.job.inputs, padding)));
       batch.forEach((w, k) => this.answer(w, () => w.resolve({ outputs: parts[k]!, queueMs: dispatchedAt - w.arrival, computeMs, batchRows: totalRows })));
     } catch (e) {
       const err = e instanceof ShoalError ? e : new ShoalError('internal', (e as Error).message);
       for (const w of batch) this.answer(w, () => w.reject(err));
     } finally {
-      this.busy[instance] = false;
-      this.runningBatches[instance] = undefined;
+      finish(this.slots, instance);
       this.runningJobs -= batch.length;
       this.pump();
     }

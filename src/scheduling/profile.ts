@@ -8,6 +8,11 @@
 export interface LatencyEstimator {
   /** Predicted compute ms for a batch of `rows`; undefined until there is evidence to predict from. */
   estimate(rows: number): number | undefined;
+  /**
+   * Clock time of the newest sample, when samples carry times. Admission uses its age to let a
+   * request through as a probe when the predictions have gone stale (see admit).
+   */
+  readonly lastObservedAt?: number;
 }
 
 export interface ProfilePoint {
@@ -20,16 +25,25 @@ export interface ProfilePoint {
 export interface LatencyProfileOptions {
   /** Weight of a new sample in the moving average; higher follows changes faster, lower smooths noise. */
   weight?: number;
+  /**
+   * A sample that comes this long (ms) after the previous one of its batch size replaces the
+   * point instead of being averaged in: what was learnt before the gap (under a load that has
+   * since gone, say) says little about now. Default 1000.
+   */
+  restartAfterMs?: number;
 }
 
 export class LatencyProfile implements LatencyEstimator {
-  private readonly points = new Map<number, { ms: number; samples: number }>();
+  private readonly points = new Map<number, { ms: number; samples: number; at?: number }>();
   private readonly weight: number;
+  private readonly restartAfterMs: number;
+  lastObservedAt: number | undefined;
   /** Sizes in ascending order with the fitted slope, rebuilt after an observation. */
   private fit: { sizes: number[]; slope: number } | undefined;
 
   constructor(opts: LatencyProfileOptions = {}) {
     this.weight = opts.weight ?? 0.2;
+    this.restartAfterMs = opts.restartAfterMs ?? 1000;
     if (!(this.weight > 0 && this.weight <= 1)) throw new RangeError(`weight must be in (0, 1], got ${this.weight}`);
   }
 
@@ -40,16 +54,21 @@ export class LatencyProfile implements LatencyEstimator {
     return p;
   }
 
-  /** One executed batch: `rows` rows took `ms` of compute. Nonsense samples are ignored, not averaged in. */
-  observe(rows: number, ms: number): void {
+  /**
+   * One executed batch: `rows` rows took `ms` of compute, finishing at clock time `at` (absent:
+   * untimed, as when seeding from a cost model). Nonsense samples are ignored, not averaged in.
+   */
+  observe(rows: number, ms: number, at?: number): void {
     if (!valid(rows, ms)) return;
     const p = this.points.get(rows);
-    if (p) {
+    if (p && !(at !== undefined && p.at !== undefined && at - p.at >= this.restartAfterMs)) {
       p.ms += this.weight * (ms - p.ms);
       p.samples++;
+      if (at !== undefined) p.at = at;
     } else {
-      this.points.set(rows, { ms, samples: 1 });
+      this.points.set(rows, at === undefined ? { ms, samples: (p?.samples ?? 0) + 1 } : { ms, samples: (p?.samples ?? 0) + 1, at });
     }
+    if (at !== undefined) this.lastObservedAt = Math.max(this.lastObservedAt ?? at, at);
     this.fit = undefined;
   }
 

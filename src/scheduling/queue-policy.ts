@@ -28,10 +28,23 @@ export interface PendingRequest {
   timeoutAt?: number;
   /** What a run-out timeout means; absent: REJECT. */
   timeoutAction?: TimeoutAction;
+  /**
+   * Admitted against a stale prediction to learn the model's current speed (see admit): it is
+   * not dropped on a prediction, only once its deadline has passed.
+   */
+  probe?: boolean;
+  /** The tenant it came for; absent without tenants. */
+  tenant?: string;
+  /**
+   * Its virtual start time under start-time fair queuing (src/tenants/fair-share.ts), which
+   * shares a level among tenants by weight; absent without tenants, and then the order is
+   * exactly priority, deadline, arrival. A tenant's tags follow its own requests' urgency.
+   */
+  fairTag?: number;
 }
 
 /** What admission settles for a request; the caller stores it on the PendingRequest. */
-export type Ticket = Pick<PendingRequest, 'priority' | 'deadline' | 'timeoutAt' | 'timeoutAction'>;
+export type Ticket = Pick<PendingRequest, 'priority' | 'deadline' | 'timeoutAt' | 'timeoutAction' | 'probe' | 'tenant' | 'fairTag'>;
 
 /** A batch on a busy instance, to predict when that instance frees up. */
 export interface RunningBatch {
@@ -59,15 +72,21 @@ export function isDelayed(r: PendingRequest, now: number): boolean {
 
 const cmp = (a: number, b: number): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** The serving order at `now`: priority level, then delayed last, then earliest deadline, then arrival. */
+/**
+ * The serving order at `now`: priority level, then delayed last, then (with tenants) virtual
+ * start time, which shares a level among tenants by weight, then earliest deadline, then arrival.
+ */
 export function queueOrder(now: number): (a: PendingRequest, b: PendingRequest) => number {
   return (a, b) =>
     cmp(a.priority ?? 1, b.priority ?? 1) ||
     cmp(Number(isDelayed(a, now)), Number(isDelayed(b, now))) ||
-    cmp(a.deadline ?? Infinity, b.deadline ?? Infinity) ||
-    cmp(a.arrival, b.arrival) ||
-    cmp(a.seq, b.seq);
+    cmp(a.fairTag ?? 0, b.fairTag ?? 0) ||
+    byUrgency(a, b);
 }
+
+/** Earliest deadline, then arrival: the order within a level (and, with tenants, within a tenant). */
+export const byUrgency = (a: PendingRequest, b: PendingRequest): number =>
+  cmp(a.deadline ?? Infinity, b.deadline ?? Infinity) || cmp(a.arrival, b.arrival) || cmp(a.seq, b.seq);
 
 /** Requests to refuse now, and the next time one may have to be (a timeout or a deadline coming due). */
 export interface Expiry {
@@ -99,7 +118,7 @@ export function expire(pending: readonly PendingRequest[], now: number, earliest
       wakeAt = Math.min(wakeAt, r.timeoutAt); // the order changes then
     }
     if (r.deadline === undefined) continue;
-    const compute = profile?.estimate(r.batchSize);
+    const compute = r.probe ? undefined : profile?.estimate(r.batchSize);
     const problem = deadlineProblem(r, r.deadline, now, earliestStart, compute);
     if (problem) refuse.push({ seq: r.seq, kind: 'deadline_exceeded', reason: 'deadline', message: problem });
     else if (r.deadline - (compute ?? 0) > now) wakeAt = Math.min(wakeAt, r.deadline - (compute ?? 0));

@@ -18,6 +18,20 @@ export class Metrics {
     labelNames: ['model', 'version', 'reason'] as const,
     registers: [this.registry],
   });
+  /** Per tenant (names come from the tenants file, so the label set stays bounded). */
+  readonly tenantRequests = new SeriesCounter<'tenant' | 'outcome'>(
+    this.registry, 'shoal_tenant_requests_total', 'Inference requests by tenant and outcome (success or the error kind); only with a tenants file',
+  );
+  readonly tenantRefusals = new Counter({
+    name: 'shoal_tenant_refusals_total',
+    help: 'Requests refused by tenant and reason (unauthenticated, not_admin, rate_limit, concurrency_quota, model_not_permitted, or a scheduler reason); only with a tenants file',
+    labelNames: ['tenant', 'reason'] as const,
+    registers: [this.registry],
+  });
+  /** Successful requests answered after their deadline (their own deadline_ms or the model's slo). */
+  readonly deadlineMisses = new SeriesCounter<'model' | 'version'>(
+    this.registry, 'shoal_deadline_misses_total', 'Inference requests answered after their deadline, by model and version',
+  );
   readonly total = this.histogram('shoal_request_duration_seconds', 'Time from arrival to answer of successful inference requests');
   readonly queue = this.histogram('shoal_queue_duration_seconds', 'Time successful requests waited in the model queue');
   readonly compute = this.histogram('shoal_compute_duration_seconds', 'Time of the batch a successful request ran in, on the backend');
@@ -47,6 +61,58 @@ export class Metrics {
     help: 'How late a periodic timer fired: time the event loop was busy and could not serve I/O',
     buckets: LAG_BUCKETS,
     registers: [this.registry],
+  });
+  /** Model memory management (src/models): what is loaded against the budget, loads, evictions, the host cache. */
+  readonly modelLoads = new Counter({
+    name: 'shoal_model_loads_total',
+    help: 'Model loads by model, cause (startup, explicit, on-demand) and outcome (success, failure)',
+    labelNames: ['model', 'cause', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly modelEvictions = new Counter({
+    name: 'shoal_model_evictions_total',
+    help: 'Models evicted by model and reason (memory: to make room for another under the budget)',
+    labelNames: ['model', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly modelLoadDuration = new Histogram({
+    name: 'shoal_model_load_duration_seconds',
+    help: 'Time of successful model loads, warm-up included',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly loadWaits = new Counter({
+    name: 'shoal_model_load_waits_total',
+    help: 'Requests that found their model not loaded and waited for a load (one they started, or one under way): on-demand misses',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly hostCacheHits = new Counter({
+    name: 'shoal_host_cache_hits_total',
+    help: 'Model loads that took the model file from the host cache instead of the disk',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  /** What the memory gauges read at each scrape; set by the server. */
+  memorySource: (() => { budgetBytes: number | undefined; residentBytes: number; models: number; hostCacheBytes: number }) | undefined;
+  readonly modelsLoaded: Gauge = new Gauge({
+    name: 'shoal_models_loaded',
+    help: 'Models with at least one version loaded',
+    registers: [this.registry],
+    collect: () => this.modelsLoaded.set(this.memorySource?.().models ?? 0),
+  });
+  readonly residentBytes: Gauge = new Gauge({
+    name: 'shoal_model_memory_bytes',
+    help: 'Measured footprint of the loaded models (resident), the memory budget (budget; absent without one) and the host cache (host_cache)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const m = this.memorySource?.();
+      if (!m) return;
+      this.residentBytes.set({ kind: 'resident' }, m.residentBytes);
+      if (m.budgetBytes !== undefined) this.residentBytes.set({ kind: 'budget' }, m.budgetBytes);
+      this.residentBytes.set({ kind: 'host_cache' }, m.hostCacheBytes);
+    },
   });
   private lagTimer: NodeJS.Timeout | undefined;
 

@@ -1,10 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { OnnxBackend } from '../backends/onnx/onnx-backend.js';
 import { systemClock } from '../core/clock.js';
-import { ModelManager } from '../models/model-manager.js';
+import { type ModelControlMode, ModelManager } from '../models/model-manager.js';
+import type { EvictionPolicyName } from '../models/eviction.js';
 import { registerKServeRoutes } from '../protocol/kserve/http.js';
+import { type TenantAuth, adminOnly } from '../protocol/kserve/auth.js';
+import type { TenantsConfig } from '../tenants/config.js';
+import { exposureProblem } from '../tenants/exposure.js';
+import { Tenants } from '../tenants/tenants.js';
 import type { Limits } from '../protocol/kserve/decode.js';
 import { Metrics } from './metrics.js';
 import { Service } from './service.js';
@@ -24,6 +29,17 @@ export interface ServerOptions {
   logLevel: string;
   /** Where logs go; standard output by default. */
   logDestination?: NodeJS.WritableStream;
+  /** API keys, model access, rate limits, quotas and weights (a tenants file). Absent: open, and then only on loopback. */
+  tenants?: TenantsConfig;
+  /** Serve without tenants on a non-loopback address; refused otherwise. */
+  allowUnauthenticated?: boolean;
+  /** Bytes all loaded models may take together (see src/models); no limit when absent. */
+  memoryBudgetBytes?: number;
+  /** 'none' (load all at start) unless given; the CLI defaults it to 'on-demand' with a memory budget. */
+  modelControlMode?: ModelControlMode;
+  evictionPolicy?: EvictionPolicyName;
+  /** Bytes of evicted models' files kept in memory so that reloads skip the disk. */
+  hostCacheBytes?: number;
 }
 
 export const DEFAULTS = {
@@ -48,6 +64,8 @@ export interface RunningServer {
 
 export async function startServer(options: Partial<ServerOptions> & Pick<ServerOptions, 'modelRepository'>): Promise<RunningServer> {
   const opts: ServerOptions = { ...DEFAULTS, ...options };
+  const exposed = exposureProblem(opts.host, opts.tenants !== undefined, opts.allowUnauthenticated === true);
+  if (exposed) throw new Error(exposed);
   const logger = pino({ level: opts.logLevel, base: { service: 'shoal' } }, opts.logDestination ?? process.stdout);
   const metrics = new Metrics();
   const models = new ModelManager({
@@ -59,8 +77,38 @@ export async function startServer(options: Partial<ServerOptions> & Pick<ServerO
       metrics.setModelState(name, state);
       logger.info({ model: name, state }, 'model state changed');
     },
+    ...(opts.modelControlMode && { controlMode: opts.modelControlMode }),
+    ...(opts.memoryBudgetBytes !== undefined && { memoryBudgetBytes: opts.memoryBudgetBytes }),
+    ...(opts.evictionPolicy && { evictionPolicy: opts.evictionPolicy }),
+    ...(opts.hostCacheBytes && { hostCacheBytes: opts.hostCacheBytes }),
+    events: {
+      loaded: (e) => {
+        metrics.modelLoads.inc({ model: e.model, cause: e.cause, outcome: 'success' });
+        metrics.modelLoadDuration.observe(e.ms / 1000);
+        if (e.fromHostCache) metrics.hostCacheHits.inc({ model: e.model });
+        logger.info({ model: e.model, cause: e.cause, ms: Math.round(e.ms), footprint_bytes: e.footprintBytes, host_cache: e.fromHostCache }, 'model loaded');
+      },
+      loadFailed: (e) => {
+        metrics.modelLoads.inc({ model: e.model, cause: e.cause, outcome: 'failure' });
+        logger.warn({ model: e.model, cause: e.cause, reason: e.reason }, 'model load failed');
+      },
+      missed: (e) => metrics.loadWaits.inc({ model: e.model }),
+      evicted: (e) => {
+        metrics.modelEvictions.inc({ model: e.model, reason: 'memory' });
+        logger.info({ model: e.model, footprint_bytes: e.footprintBytes, for_model: e.forModel }, 'model evicted');
+      },
+    },
   });
+  metrics.memorySource = () => models.memory();
   const service = new Service(models, metrics, systemClock);
+  const auth: TenantAuth | undefined = opts.tenants && {
+    tenants: new Tenants(opts.tenants),
+    // Never the key: at most the first digits of its SHA-256, enough to tell one bad key from another.
+    onRejected: (r) => {
+      metrics.tenantRefusals.inc({ tenant: r.tenant ?? '', reason: r.problem === 'not_admin' ? 'not_admin' : 'unauthenticated' });
+      logger.warn({ request_id: r.requestId, problem: r.problem, tenant: r.tenant, key_sha256_prefix: r.keyDigestPrefix, method: r.method, url: r.url }, 'request refused: credentials');
+    },
+  };
 
   let traceSeq = 0;
   const app = Fastify({
@@ -71,8 +119,8 @@ export async function startServer(options: Partial<ServerOptions> & Pick<ServerO
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : `r${(++traceSeq).toString(36)}`;
     },
-    requestIdLogLabel: 'request_id',
-    disableRequestLogging: true,
+    // Inference requests get one access-log line each from onInferDone below; fastify's own pair per request would double it.
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     return503OnClosing: true,
     // Model names may be up to 255 characters; the router's default would cut them at 100.
     routerOptions: { maxParamLength: 256 },
@@ -84,16 +132,22 @@ export async function startServer(options: Partial<ServerOptions> & Pick<ServerO
   registerKServeRoutes(app, service, {
     limits: opts.limits,
     clock: systemClock,
+    auth,
     // One access-log line per inference request; failures at info so they show by default.
     onInferDone: (done) => {
+      if (done.tenant !== undefined) {
+        metrics.tenantRequests.inc({ tenant: done.tenant, outcome: done.errorKind ?? 'success' });
+        if (done.reason !== undefined) metrics.tenantRefusals.inc({ tenant: done.tenant, reason: done.reason });
+      }
       if (done.status < 400 && !logger.isLevelEnabled('debug')) return;
-      const line = { request_id: done.traceId, model: done.model, version: done.version, status: done.status, ms: done.endTime - done.arrivalTime, error: done.error };
+      const line = { request_id: done.traceId, tenant: done.tenant, model: done.model, version: done.version, status: done.status, ms: done.endTime - done.arrivalTime, error: done.error };
       if (done.status >= 500) logger.warn(line, 'inference failed');
       else if (done.status >= 400) logger.info(line, 'inference refused');
       else logger.debug(line, 'inference');
     },
   });
-  app.get('/metrics', async (_req, reply) => {
+  // With tenants, metrics name every model and tenant, so only admin tenants may read them.
+  app.get('/metrics', auth ? { onRequest: adminOnly(auth) } : {}, async (_req, reply) => {
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });

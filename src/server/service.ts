@@ -9,6 +9,7 @@ import { validateRequest } from '../models/validate.js';
 import { renderTritonConfig } from '../repository/render.js';
 import { shapeKey } from '../scheduling/batch.js';
 import type { Job } from '../scheduling/model-scheduler.js';
+import type { SequenceControl } from '../scheduling/sequence.js';
 import type { CounterSeries, HistogramSeries, Metrics } from './metrics.js';
 
 export const SERVER_NAME = 'shoal';
@@ -21,6 +22,11 @@ const EXTENSIONS = ['binary_tensor_data', 'model_repository', 'model_configurati
  */
 interface VersionPlan {
   batched: boolean;
+  /** The model has sequence_batching: requests may carry sequence_id. */
+  sequenced: boolean;
+  /** slo.default_deadline_microseconds in ms; 0: none. */
+  defaultDeadlineMs: number;
+  deadlineMisses: CounterSeries;
   /** The version's metric series, looked up once. */
   successes: CounterSeries;
   total: HistogramSeries;
@@ -62,15 +68,16 @@ export class Service implements InferenceService {
   }
 
   modelMetadata(model: string, version?: string): ModelMetadata {
-    const v = this.models.resolve(model, version);
-    const batched = v.config.max_batch_size > 0;
+    // Answers for models that are not loaded too (see ModelManager.configOf), without loading them.
+    const config = this.models.configOf(model, version);
+    const batched = config.max_batch_size > 0;
     const spec = (t: ModelConfig['input'][number]) => ({ name: t.name, datatype: t.data_type, dims: batched ? [-1, ...t.dims] : t.dims });
     return {
       name: model,
       versions: this.models.listedVersions(model),
-      platform: v.config.platform,
-      inputs: v.config.input.map(spec),
-      outputs: v.config.output.map(spec),
+      platform: config.platform,
+      inputs: config.input.map(spec),
+      outputs: config.output.map(spec),
     };
   }
 
@@ -79,20 +86,32 @@ export class Service implements InferenceService {
   }
 
   modelConfig(model: string, version?: string): Record<string, unknown> {
-    return renderTritonConfig(this.models.resolve(model, version).config);
+    return renderTritonConfig(this.models.configOf(model, version));
   }
 
   async infer(req: InferRequest): Promise<InferResponse> {
     if (this.draining) throw unavailable('the server is shutting down and takes no new requests');
     let v: ModelVersion | undefined;
+    let held: ModelVersion | undefined;
     this.metrics.inflightRequests++;
     try {
-      v = this.models.resolve(req.model, req.version);
+      // Exactly what an unknown model gets, at the same point, so a tenant cannot tell another's models from none.
+      if (req.tenant !== undefined && !req.tenant.mayUse(req.model)) throw new ShoalError('not_found', `unknown model '${req.model}'`, undefined, 'model_not_permitted');
+      // Held until answered, so that no eviction or unload takes the version from under it; a model
+      // that is not loaded may be loaded first (on-demand mode), within the request's deadline.
+      const got = this.models.acquire(req.model, req.version, () => loadWaitMs(req, this.clock.now()));
+      v = got instanceof Promise ? await got : got;
+      held = v;
       const plan = this.planFor(v);
       const rows = validateRequest(req, v.config);
       const inputs = toModelInputs(req.inputs, v.config, plan.batched);
-      const result = await v.scheduler.submit(new RequestJob(inputs, rows, shapeKey(inputs, plan.batched), req, schedulingParameters(req)));
+      const params = schedulingParameters(req);
+      const sequence = sequenceControl(req, plan.sequenced, v.name);
+      const result = await v.scheduler.submit(new RequestJob(inputs, rows, shapeKey(inputs, plan.batched, v.scheduler.padding), req, params, sequence));
       const totalMs = this.clock.now() - req.arrivalTime;
+      // Answered, but late: admission and the policy refuse what they can predict, this counts what they could not.
+      const deadlineMs = params.deadline ? params.deadline / 1000 : plan.defaultDeadlineMs;
+      if (deadlineMs > 0 && totalMs > deadlineMs) plan.deadlineMisses.inc();
       v.stats.success(rows, totalMs, result.queueMs, result.computeMs);
       plan.successes.inc();
       plan.total.observe(totalMs / 1000);
@@ -111,6 +130,7 @@ export class Service implements InferenceService {
       throw err;
     } finally {
       this.metrics.inflightRequests--;
+      if (held) this.models.release(held);
     }
   }
 
@@ -121,6 +141,9 @@ export class Service implements InferenceService {
       const labels = { model: v.name, version: v.version };
       plan = {
         batched: v.config.max_batch_size > 0,
+        sequenced: v.config.sequence_batching !== undefined,
+        defaultDeadlineMs: (v.config.slo?.default_deadline_microseconds ?? 0) / 1000,
+        deadlineMisses: this.metrics.deadlineMisses.series(labels),
         successes: this.metrics.requests.series({ ...labels, outcome: 'success' }),
         total: this.metrics.total.series(labels),
         queue: this.metrics.queue.series(labels),
@@ -162,6 +185,7 @@ class RequestJob implements Job {
   readonly priority: number | undefined;
   readonly timeoutMicroseconds: number | undefined;
   readonly deadlineMicroseconds: number | undefined;
+  readonly tenant: InferRequest['tenant'];
 
   constructor(
     readonly inputs: Tensor[],
@@ -169,16 +193,46 @@ class RequestJob implements Job {
     readonly shapeKey: string,
     private readonly request: InferRequest,
     params: SchedulingParameters,
+    readonly sequence: SequenceControl | undefined,
   ) {
     this.arrival = request.arrivalTime;
     this.priority = params.priority;
     this.timeoutMicroseconds = params.timeout;
     this.deadlineMicroseconds = params.deadline;
+    this.tenant = request.tenant;
   }
 
   get signal(): AbortSignal | undefined {
     return this.request.signal;
   }
+}
+
+const MAX_SEQUENCE_ID_LENGTH = 256;
+
+/**
+ * Triton's sequence parameters: `sequence_id` (a non-zero unsigned integer or a string; 0 or
+ * absent: none), `sequence_start` and `sequence_end` (booleans). A sequence model's scheduler
+ * refuses a request without one; any other model refuses one with it, since the client
+ * expects state to be kept that never would be.
+ */
+function sequenceControl(req: InferRequest, sequenced: boolean, model: string): SequenceControl | undefined {
+  const p = req.parameters;
+  const id = p.sequence_id;
+  if (id === undefined || id === 0) {
+    if (p.sequence_start !== undefined || p.sequence_end !== undefined) throw invalid("request parameters 'sequence_start' and 'sequence_end' need a 'sequence_id'");
+    return undefined;
+  }
+  if (!sequenced) throw invalid(`model '${model}' keeps no sequences (its config has no sequence_batching); leave out 'sequence_id'`);
+  const validNumber = typeof id === 'number' && Number.isSafeInteger(id) && id > 0;
+  const validString = typeof id === 'string' && id.length > 0 && id.length <= MAX_SEQUENCE_ID_LENGTH;
+  if (!validNumber && !validString) {
+    throw invalid(`request parameter 'sequence_id' must be a positive integer below 2^53 or a string of 1 to ${MAX_SEQUENCE_ID_LENGTH} characters `
+      + `(larger ids lose precision as JSON numbers: send them as strings), got ${JSON.stringify(id)}`);
+  }
+  for (const name of ['sequence_start', 'sequence_end'] as const) {
+    if (p[name] !== undefined && typeof p[name] !== 'boolean') throw invalid(`request parameter '${name}' must be true or false, got ${JSON.stringify(p[name])}`);
+  }
+  return { id, start: p.sequence_start === true, end: p.sequence_end === true };
 }
 
 interface SchedulingParameters {
@@ -214,6 +268,19 @@ function schedulingParameters(req: InferRequest): SchedulingParameters {
     out.deadline = Math.round(deadline * 1000);
   }
   return out;
+}
+
+/**
+ * How long (ms) a request may wait for its model to load: what its deadline_ms or timeout leaves
+ * (the smaller), undefined when it brings neither. Values that are not valid are left to
+ * schedulingParameters, which refuses them once the model is there.
+ */
+function loadWaitMs(req: InferRequest, now: number): number | undefined {
+  const p = req.parameters;
+  let wait: number | undefined;
+  if (typeof p.deadline_ms === 'number' && p.deadline_ms > 0) wait = p.deadline_ms - (now - req.arrivalTime);
+  if (typeof p.timeout === 'number' && p.timeout > 0) wait = Math.min(wait ?? Infinity, p.timeout / 1000 - (now - req.arrivalTime));
+  return wait;
 }
 
 /** Inputs in the model's order, reshaped where the config says the model wants another shape. */

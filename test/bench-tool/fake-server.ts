@@ -19,6 +19,8 @@ export interface FakeServer {
   url: string;
   /** performance.now() at which each inference request's body was fully read. */
   arrivals: number[];
+  /** Each inference request's body, in arrival order. */
+  bodies: Buffer[];
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ const METADATA = (name: string) => ({ name, versions: ['1'], platform: 'fake', i
 
 export async function startFakeServer(o: FakeServerOptions = {}): Promise<FakeServer> {
   const arrivals: number[] = [];
+  const bodies: Buffer[] = [];
   let n = 0;
   const json = (res: http.ServerResponse, status: number, body: unknown): void => {
     const text = JSON.stringify(body);
@@ -43,6 +46,7 @@ export async function startFakeServer(o: FakeServerOptions = {}): Promise<FakeSe
       if (m[2] === '/config') return o.maxBatchSize === undefined ? json(res, 404, { error: 'no config' }) : json(res, 200, { max_batch_size: o.maxBatchSize });
       const arrival = performance.now();
       arrivals.push(arrival);
+      bodies.push(Buffer.concat(chunks));
       const status = o.status?.(n++) ?? 200;
       const wait = Math.max(0, (o.replyAt?.(arrival) ?? arrival) - performance.now());
       setTimeout(() => json(res, status, status === 200 ? { model_name: m[1], outputs: [] } : { error: 'overloaded' }), wait);
@@ -53,6 +57,7 @@ export async function startFakeServer(o: FakeServerOptions = {}): Promise<FakeSe
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     arrivals,
+    bodies,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

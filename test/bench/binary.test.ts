@@ -1,32 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildBinaryRequest, fp32Values, HEADER_LENGTH, parseInferReply } from '../../bench/lib/binary.js';
-
-describe('buildBinaryRequest', () => {
-  it('writes a JSON header with binary_data_size, then the raw little-endian bytes', () => {
-    const data = Float32Array.from([1, -2.5, 3.25]);
-    const { headers, body } = buildBinaryRequest([{ name: 'INPUT_FP32', datatype: 'FP32', shape: [3], data }], { binaryOutput: true });
-    const jsonLength = Number(headers[HEADER_LENGTH]);
-    expect(headers['content-type']).toBe('application/octet-stream');
-    expect(JSON.parse(body.subarray(0, jsonLength).toString('utf8'))).toEqual({
-      inputs: [{ name: 'INPUT_FP32', datatype: 'FP32', shape: [3], parameters: { binary_data_size: 12 } }],
-      parameters: { binary_data_output: true },
-    });
-    expect(body.length).toBe(jsonLength + 12);
-    expect(body.readFloatLE(jsonLength + 4)).toBe(-2.5);
-  });
-
-  it('lays several inputs out in order, honouring views into larger buffers', () => {
-    const backing = new Int32Array([9, 9, 7, 8, 9]);
-    const { headers, body } = buildBinaryRequest([
-      { name: 'A', datatype: 'INT32', shape: [2], data: backing.subarray(2, 4) },
-      { name: 'B', datatype: 'UINT8', shape: [1], data: Uint8Array.of(255) },
-    ]);
-    const at = Number(headers[HEADER_LENGTH]);
-    expect(JSON.parse(body.subarray(0, at).toString()).parameters).toBeUndefined();
-    expect([body.readInt32LE(at), body.readInt32LE(at + 4), body[at + 8]]).toEqual([7, 8, 255]);
-    expect(body.length).toBe(at + 9);
-  });
-});
+import { fp32Values, parseInferReply } from '../../bench/lib/binary.js';
 
 describe('parseInferReply', () => {
   it('splits binary outputs off the header in order, and leaves JSON outputs as data', () => {

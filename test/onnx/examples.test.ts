@@ -6,7 +6,7 @@ import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { shapeMatches } from '../../src/core/tensor.js';
-import { GENERATED, PRETRAINED, pretrainedPath, writeExampleRepository } from '../../src/onnx/examples.js';
+import { GENERATED, PRETRAINED, SEQUENCE_EXAMPLE, pretrainedPath, writeExampleRepository } from '../../src/onnx/examples.js';
 
 /** Triton config datatype → onnxruntime tensor type. */
 const ORT_TYPE: Record<string, ort.Tensor.Type> = {
@@ -71,12 +71,12 @@ describe('writeExampleRepository', () => {
 
   it('writes every model as <model>/1/model.onnx, with config.yaml for generated models only', async () => {
     expect(names).toEqual([
-      'add_sub', 'identity', 'identity_fp32', 'mlp', 'cnn', 'text_encoder', 'ocr_det', 'ocr_rec', 'ocr_cls', 'silero_vad',
+      'add_sub', 'identity', 'identity_fp32', 'mlp', 'cnn', 'text_encoder', 'ocr_det', 'ocr_rec', 'ocr_cls', 'silero_vad', 'silero_vad_stream',
     ]);
     expect((await readdir(repo)).sort()).toEqual([...names].sort());
     for (const name of names) {
       expect(existsSync(join(repo, name, '1', 'model.onnx')), name).toBe(true);
-      expect(existsSync(join(repo, name, 'config.yaml')), name).toBe(GENERATED.some((g) => g.name === name));
+      expect(existsSync(join(repo, name, 'config.yaml')), name).toBe(GENERATED.some((g) => g.name === name) || name === SEQUENCE_EXAMPLE.name);
     }
     const addSub = YAML.parse(await readFile(join(repo, 'add_sub', 'config.yaml'), 'utf8')) as Config;
     expect(addSub).toEqual({

@@ -221,7 +221,7 @@ describe('parseModelConfig: errors name the file and the field', () => {
   });
 
   it('Triton settings shoal does not implement are refused, not dropped', () => {
-    expect(errorOf('sequence_batching: {}').message).toMatch(/sequence_batching: is a Triton feature shoal does not support/);
+    expect(errorOf('ensemble_scheduling: {}').message).toMatch(/ensemble_scheduling: is a Triton feature shoal does not support/);
     expect(errorOf('instance_group: [{ count: 1, gpus: [0] }]').message).toMatch(/instance_group\[0\]\.gpus: is a Triton setting shoal does not support/);
     expect(errorOf('optimization: { execution_accelerators: { cpu_execution_accelerator: [{ name: openvino }] } }').message)
       .toMatch(/optimization\.execution_accelerators: is a Triton setting/);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type Arrival, type QueueSummary, admit } from '../../src/scheduling/admission.js';
 import type { PendingRequest } from '../../src/scheduling/policy.js';
 import { LatencyProfile } from '../../src/scheduling/profile.js';
+import { expire } from '../../src/scheduling/queue-policy.js';
 import { type LevelRules, NO_LIMITS, type QueueRules } from '../../src/scheduling/rules.js';
 
 const rules = (more: Partial<QueueRules> = {}): QueueRules => ({
@@ -135,5 +136,47 @@ describe('admit: deadlines', () => {
     expect(admit(queue(), at(0, { deadlineMicroseconds: 20000 }), rules(), undefined, 30)).toEqual({
       admitted: false, kind: 'deadline_exceeded', reason: 'deadline', message: 'its deadline 20 ms after arrival passed before it was queued',
     });
+  });
+});
+
+describe('admit: probing a stale profile', () => {
+  /** Learnt under a load that made a batch of 1 take 60 ms, the last sample at t = 1000. */
+  const slowThen = () => {
+    const p = new LatencyProfile();
+    p.observe(1, 60, 1000);
+    return p;
+  };
+  const deadline50 = at(0, { deadlineMicroseconds: 50_000 });
+
+  it('refuses on a fresh prediction, even with the model idle', () => {
+    const a = admit(queue(), { ...deadline50, arrival: 1500 }, rules(), slowThen(), 1500);
+    expect(a).toMatchObject({ admitted: false, reason: 'deadline' });
+  });
+
+  it('lets one request through as a probe once an idle model has gone a second without samples', () => {
+    const a = admit(queue(), { ...deadline50, arrival: 2000 }, rules(), slowThen(), 2000);
+    expect(a).toEqual({ admitted: true, ticket: { priority: 1, timeoutAction: 'REJECT', deadline: 2050, probe: true } });
+  });
+
+  it('does not probe while work is queued or running: the prediction then rests on what is ahead', () => {
+    const busy = queue([], { running: [{ startedAt: 1990, rows: 1 }] });
+    expect(admit(busy, { ...deadline50, arrival: 2000 }, rules(), slowThen(), 2000)).toMatchObject({ admitted: false });
+    const queued = queue([waiting(1, { arrival: 1999 })]);
+    expect(admit(queued, { ...deadline50, arrival: 2000 }, rules(), slowThen(), 2000)).toMatchObject({ admitted: false });
+  });
+
+  it('a probe is not dropped from the queue on the prediction, only once its deadline has passed', () => {
+    const probe = waiting(1, { arrival: 2000, deadline: 2050, probe: true });
+    expect(expire([probe], 2001, 2001, slowThen()).refuse).toEqual([]);
+    expect(expire([probe], 2051, 2051, slowThen()).refuse).toMatchObject([{ seq: 1, reason: 'deadline' }]);
+  });
+
+  it('the probe\'s sample, after the gap, replaces the stale point instead of being averaged in', () => {
+    const p = slowThen();
+    p.observe(1, 4, 2100);
+    expect(p.estimate(1)).toBe(4);
+    p.observe(1, 14, 2200);
+    expect(p.estimate(1)).toBeCloseTo(6, 6); // averaged again: 4 + 0.2 × (14 − 4)
+    expect(admit(queue(), { ...deadline50, arrival: 2300 }, rules(), p, 2300)).toMatchObject({ admitted: true });
   });
 });

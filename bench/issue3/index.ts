@@ -1,0 +1,68 @@
+/**
+ * Issue 3's section, against two shoal servers from the same build: dynamic batching off and on.
+ */
+import path from 'node:path';
+import { resultsDir, startShoal, type RunningServer } from '../lib/process.js';
+import type { SectionContext } from '../section.js';
+import { searchRate, type SearchSettings } from './batching.js';
+import { cnnCeiling } from './engine.js';
+import { overload, type OverloadModel } from './overload.js';
+import { issue3Section, type Issue3Report } from './report.js';
+import { prepareIssue3Repository } from './repos.js';
+
+export const BATCHING_MODELS: ReadonlyArray<{ model: string; dim?: number }> = [{ model: 'mlp' }, { model: 'text_encoder', dim: 32 }];
+/**
+ * Heavy enough per request (4 sequences of 128 tokens) that 5× the server's capacity is a rate
+ * the generator can still send on schedule from the same 2-core machine.
+ */
+export const OVERLOAD_MODEL: OverloadModel = { model: 'text_encoder', batch: 4, dim: 128 };
+export const FULL_OVERLOAD_S = 60;
+
+export async function runIssue3(ctx: SectionContext): Promise<string> {
+  const repos = { off: path.join(resultsDir(), 'issue3-batching-off'), on: path.join(resultsDir(), 'issue3-batching-on') };
+  await prepareIssue3Repository(repos.off, false);
+  await prepareIssue3Repository(repos.on, true);
+  const pointS = ctx.quick ? 1 : 3;
+  const warmupS = ctx.quick ? 0.3 : 1;
+  const search: SearchSettings = { pointS, warmupS, maxTrials: ctx.quick ? 2 : 7, hintS: ctx.quick ? 0.5 : 2 };
+  const report: Issue3Report = { date: new Date(), quick: ctx.quick, command: ctx.command, pointS, warmupS, batching: [], fullOverloadS: FULL_OVERLOAD_S };
+  const servers: RunningServer[] = [];
+  try {
+    const off = await startShoal(repos.off, { log: 'shoal-batching-off.log' });
+    servers.push(off);
+    const on = await startShoal(repos.on, { log: 'shoal-batching-on.log' });
+    servers.push(on);
+    ctx.say(`shoal batching off at ${off.url}, on at ${on.url}`);
+    for (const m of BATCHING_MODELS) {
+      ctx.say(`(a) ${m.model}: highest rate with p99 under the objective, batching off then on…`);
+      const entry: Issue3Report['batching'][number] = { model: m.model, ...(m.dim !== undefined ? { dim: m.dim } : {}) };
+      try {
+        entry.off = await searchRate(off.url, m, false, search, ctx.say);
+        entry.on = await searchRate(on.url, m, true, search, ctx.say);
+      } catch (err) {
+        entry.error = (err as Error).message;
+      }
+      report.batching.push(entry);
+    }
+    await off.stop();
+    ctx.say('(b) CNN: onnxruntime-node direct at each batch size, then shoal saturated…');
+    try {
+      report.cnn = await cnnCeiling(on.url, repos.on, { pointS, warmupS });
+    } catch (err) {
+      report.cnnError = (err as Error).message;
+    }
+    await on.stop();
+    // A fresh server, so its memory and latency profile start from this test alone.
+    const fresh = await startShoal(repos.on, { log: 'shoal-overload.log' });
+    servers.push(fresh);
+    ctx.say(`(c) overload: ${OVERLOAD_MODEL.model} on a fresh server at ${fresh.url}…`);
+    try {
+      report.overload = await overload(fresh.url, fresh.pid, OVERLOAD_MODEL, { durationS: ctx.overloadS, pointS, warmupS }, ctx.say);
+    } catch (err) {
+      report.overloadError = (err as Error).message;
+    }
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+  return issue3Section(report);
+}

@@ -1,0 +1,133 @@
+/**
+ * Issue 3's section: batching off vs on, the CNN against the engine, and overload.
+ */
+import { mib, ms, perS, ratio, sectionHead, table, yes } from '../lib/markdown.js';
+import { HINT_CLIENTS, P99_OBJECTIVE_MS, type BatchingResult } from './batching.js';
+import { ENGINE_TARGET, type CnnCeiling } from './engine.js';
+import { CAPACITY_CLIENTS, OVERLOAD, type OverloadResult } from './overload.js';
+import { DYNAMIC_BATCHING } from './repos.js';
+
+export const BATCHING_TARGET = 3;
+
+export interface Issue3Report {
+  date: Date;
+  quick: boolean;
+  command: string;
+  pointS: number;
+  warmupS: number;
+  batching: Array<{ model: string; dim?: number; off?: BatchingResult; on?: BatchingResult; error?: string }>;
+  cnn?: CnnCeiling;
+  cnnError?: string;
+  overload?: OverloadResult;
+  overloadError?: string;
+  /** The full-length overload run, for the note when this run used a shorter one. */
+  fullOverloadS: number;
+}
+
+const gain = (b: Issue3Report['batching'][number]): number => (b.on?.best ?? NaN) / (b.off?.best ?? NaN);
+
+export function verdicts(r: Issue3Report): { batching: boolean[]; cnn: boolean; overload?: { goodput: boolean; flat: boolean; answered: boolean } } {
+  const o = r.overload;
+  return {
+    // With batching off finding no passing rate at all, any passing rate with it on is an unbounded gain.
+    batching: r.batching.map((b) => (b.on?.best !== undefined && b.off !== undefined && b.off.best === undefined) || gain(b) >= BATCHING_TARGET),
+    cnn: r.cnn !== undefined && r.cnn.ratio >= ENGINE_TARGET,
+    ...(o ? { overload: { goodput: o.goodputRatio >= OVERLOAD.goodputTarget, flat: o.memory.flat, answered: o.counts.unanswered === 0 && o.counts.otherErrors === 0 && o.counts.sent === o.counts.answered + o.counts.refused } } : {}),
+  };
+}
+
+function searchTrail(b: BatchingResult | undefined): string {
+  if (!b) return '–';
+  return b.points.map((p) => `${p.rate}: ${p.pass ? 'ok' : p.why ?? 'fail'}${p.stats.generatorKeptUp ? '' : ' (generator behind)'}`).join('; ');
+}
+
+function batchingLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[] {
+  const rows = r.batching.flatMap((b, i) => {
+    if (b.error) return [[`\`${b.model}\``, '–', '–', '–', '–', '–', b.error.slice(0, 200)]];
+    const row = (x: BatchingResult | undefined, label: string): string[] => {
+      const at = x?.points.find((p) => p.rate === x.best);
+      return [`\`${b.model}\`${b.dim !== undefined ? ` (seq ${b.dim})` : ''}, batching ${label}`, perS(x?.hintPerS), x?.best !== undefined ? String(x.best) : 'none passed', ms(at?.stats.latencyMs?.p99), ms(at?.stats.latencyMs?.p50), '', searchTrail(x)];
+    };
+    const on = row(b.on, 'on');
+    // Batching off met the objective at no rate tried: the gain is at least on's rate over the lowest rate off tried.
+    const lowestOff = b.off && b.off.best === undefined && b.off.points.length ? Math.min(...b.off.points.map((p) => p.rate)) : undefined;
+    const shown = lowestOff !== undefined && b.on?.best !== undefined ? `> ${ratio(b.on.best / lowestOff)}` : ratio(gain(b));
+    on[5] = `${shown} (met: ${yes(v.batching[i])})`;
+    return [row(b.off, 'off'), on];
+  });
+  return [
+    `#### (a) Dynamic batching off vs on: highest Poisson rate with p99 < ${P99_OBJECTIVE_MS} ms`,
+    '',
+    `Two shoal servers from the same build: the example configs (no \`dynamic_batching\`: each request runs alone) and the same with \`dynamic_batching: ${JSON.stringify(DYNAMIC_BATCHING)}\`. ` +
+      `\`shoal bench\` sends batch-1 binary requests with Poisson arrivals, ${r.pointS} s per rate after ${r.warmupS} s of warm-up. The search starts at half the rate a closed loop of ${HINT_CLIENTS} clients reaches, doubles or halves until one rate passes and a higher one fails, then bisects geometrically to within 15% (bench/lib/rate-search.ts). A rate passes when p99 < ${P99_OBJECTIVE_MS} ms and no request failed; latency counts from each request's intended send time, so when the generator fell behind (marked) its lateness is in the p99. Target: with batching ≥ ${BATCHING_TARGET}× without.`,
+    '',
+    ...table(['Model, config', 'closed-loop req/s', 'best rate /s', 'p99 ms there', 'p50 ms there', 'on ÷ off', 'rates tried (/s)'], rows),
+    '',
+  ];
+}
+
+function cnnLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[] {
+  const c = r.cnn;
+  if (!c) return ['#### (b) CNN through shoal ÷ onnxruntime-node in-process', '', `Not measured: ${r.cnnError ?? 'skipped'}`, ''];
+  return [
+    '#### (b) CNN through shoal ÷ onnxruntime-node in-process, at its best batch size',
+    '',
+    `onnxruntime-node direct (bench/baselines/ort-direct.ts, ${c.threads} intra-op threads, as shoal's default for one instance), inferences/s by batch size: ` +
+      c.ort.map((f) => `${f.batch}: ${perS(f.inferencesPerS)}`).join(', ') + `; best: batch ${c.best.batch}, **${perS(c.best.inferencesPerS)}/s**.`,
+    '',
+    ...table(['shoal (dynamic batching on), closed loop, binary', 'inferences/s', 'p99 ms/request', '÷ ort-direct best'], c.loads.map((l) => [
+      `${l.clients} clients, ${l.batch} image${l.batch > 1 ? 's' : ''} per request${l === c.saturated ? ' (saturated: the highest)' : ''}`,
+      perS(l.inferencesPerS), ms(l.stats.latencyMs?.p99), ratio(l.inferencesPerS / c.best.inferencesPerS),
+    ])),
+    '',
+    `Saturated throughput through shoal ÷ ort-direct at its best batch size: **${ratio(c.ratio)}**; target ≥ ${ENGINE_TARGET}; met: **${yes(v.cnn)}**.`,
+    '',
+    ...(c.trouble ? [`Errors: ${c.trouble}`, ''] : []),
+    'The load generator shares the machine\'s cores with the server, as any client on the same host would; ort-direct runs alone.',
+    '',
+  ];
+}
+
+function overloadLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[] {
+  const o = r.overload;
+  const head = `#### (c) ${OVERLOAD.factor}× overload with deadlines`;
+  if (!o || !v.overload) return [head, '', `Not measured: ${r.overloadError ?? 'skipped'}`, ''];
+  const m = o.model;
+  const s = o.stats;
+  const c = o.counts;
+  // One sample answer per kind, so a reader sees why requests were refused.
+  const errorKinds = Object.entries(s.errors).map(([k, e]) => `${k}: ${e.count} (e.g. \`${e.sample.slice(0, 240).replace(/`/g, "'")}\`)`).join('; ') || 'none';
+  return [
+    head,
+    '',
+    `\`${m.model}\`${m.dim !== undefined ? ` (seq ${m.dim})` : ''}, ${m.batch} per request, binary, dynamic batching on; every request carries \`parameters.deadline_ms: ${OVERLOAD.deadlineMs}\`, and goodput counts answers within it. ` +
+      `Capacity: ${perS(o.capacityPerS)} req/s (closed loop of ${CAPACITY_CLIENTS} clients, no deadlines). Best goodput below overload, over Poisson rates ${o.sweep.map((p) => `${p.rate}/s → ${p.stats ? perS(p.stats.goodputPerS) : `not measured (${p.error?.slice(0, 200)})`}`).join(', ')}: **${perS(o.bestGoodputPerS)}/s**. ` +
+      `Overload: Poisson at ${o.rate}/s (${OVERLOAD.factor}× ${perS(o.answeredPerS)}/s, the most answered per second at any load above) for ${o.durationS} s, no warm-up.` +
+      (o.durationS < r.fullOverloadS ? ` This run used ${o.durationS} s instead of ${r.fullOverloadS} s to keep \`npm run bench\` short; \`npm run bench -- --only issue3 --overload-seconds ${r.fullOverloadS}\` runs the full length.` : ''),
+    '',
+    ...table(['Figure', 'Measured', 'Target', 'Met'], [
+      ['goodput under overload', `${perS(s.goodputPerS)}/s = ${ratio(o.goodputRatio)} best`, `≥ ${OVERLOAD.goodputTarget}× best`, yes(v.overload.goodput)],
+      ['resident memory (start / middle / end / max)', `${mib(o.memory.start)} / ${mib(o.memory.middle)} / ${mib(o.memory.end)} / ${mib(o.memory.max)}`, `end ≤ middle + ${OVERLOAD.flatGrowth * 100}%`, yes(v.overload.flat)],
+      ['requests sent / answered 200 / refused 429·503 / other errors / no answer', `${c.sent} / ${c.answered} / ${c.refused} / ${c.otherErrors} / ${c.unanswered}`, 'sent = answered + refused', yes(v.overload.answered)],
+      ['generator', `sent ${perS(s.sentRatePerS)}/s of ${perS(s.intendedRatePerS)}/s; ${s.generatorKeptUp ? 'kept up' : 'fell behind'}; p99 lateness ${ms(s.sendLatenessMs.p99)} ms`, '', ''],
+      ['latency of answers (p50 / p99)', `${ms(s.latencyMs?.p50)} / ${ms(s.latencyMs?.p99)} ms`, '', ''],
+    ]),
+    '',
+    `Answers by kind: 200: ${s.ok}; ${errorKinds}. Memory is the server process's VmRSS (/proc), sampled every second.`,
+    '',
+  ];
+}
+
+export function issue3Section(r: Issue3Report): string {
+  const v = verdicts(r);
+  const all = v.batching.every(Boolean) && v.cnn && v.overload !== undefined && Object.values(v.overload).every(Boolean);
+  return [
+    ...sectionHead({
+      title: 'Issue 3: dynamic batching, engine ceiling, overload', date: r.date, quick: r.quick, command: r.command, met: all,
+      notes: ['Load from `shoal bench` (src/bench), on loopback, against shoal servers started from dist/ by this run.'],
+    }),
+    ...batchingLines(r, v),
+    ...cnnLines(r, v),
+    ...overloadLines(r, v),
+  ].join('\n');
+}

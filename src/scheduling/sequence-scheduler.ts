@@ -1,0 +1,222 @@
+import type { Clock } from '../core/clock.js';
+import { allocate } from '../core/datatype.js';
+import { ShoalError, invalid } from '../core/errors.js';
+import { type Tensor, elementCount } from '../core/tensor.js';
+import { concatAlong, concatBatch, sliceAlong, splitBatch } from './batch.js';
+import type { BatchRunner, Job, JobResult, Scheduler } from './model-scheduler.js';
+import type { BatchingConfig, PendingRequest } from './policy.js';
+import { SequenceBook, type SequenceControl, type SequenceId, type SequenceLimits, describeSequence, runnable } from './sequence.js';
+import { type Instances, finish, instances, rearm, step, takeSeqs } from './step.js';
+
+/** One implicit state tensor as the scheduler handles it. */
+export interface StateSpec {
+  /** The model input that reads it and the output that gives the next one. */
+  input: string;
+  output: string;
+  datatype: Exclude<Tensor['datatype'], 'BYTES'>;
+  /** One sequence's state: the model's shape with 1 at `batchAxis`. */
+  shape: number[];
+  batchAxis: number;
+}
+
+export interface SequenceSchedulerOptions {
+  /** Every output of the model, state outputs included. */
+  outputNames: string[];
+  /** Batches of requests of different sequences (Triton's Oldest strategy). */
+  batching: BatchingConfig;
+  states: StateSpec[];
+  /** Inputs fed as they are to every batch (shoal's constant_input). */
+  constants: Tensor[];
+  limits: SequenceLimits;
+  /** Waiting requests before new ones are refused (the server's cap); 0: none. */
+  maxQueueSize: number;
+  clock: Clock;
+  onBatch?: (rows: number, computeMs: number) => void;
+}
+
+interface Waiting extends PendingRequest {
+  job: Job;
+  control: SequenceControl;
+  sequence: SequenceId;
+  resolve: (r: JobResult) => void;
+  reject: (e: ShoalError) => void;
+}
+
+/**
+ * A stateful model version's scheduler (Triton's sequence batcher, Oldest strategy): holds
+ * each live sequence's state tensors between its requests and runs requests of different
+ * sequences together, one per sequence per batch and in order within a sequence. Which
+ * sequence is live, expiry, and which request may run come from the pure SequenceBook and
+ * `runnable`; which of those run together from the same `schedule` policy as ModelScheduler.
+ */
+export class SequenceScheduler implements Scheduler {
+  private readonly queue: Waiting[] = [];
+  private readonly slots: Instances;
+  private readonly book: SequenceBook;
+  /** Per live sequence, its state tensors in `opts.states` order. */
+  private readonly states = new Map<SequenceId, Tensor[]>();
+  private readonly running = new Set<SequenceId>();
+  private readonly stateOutputs: Set<string>;
+  private nextSeq = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private runningJobs = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly runners: readonly BatchRunner[], private readonly opts: SequenceSchedulerOptions) {
+    this.slots = instances(runners.length);
+    this.book = new SequenceBook(opts.limits);
+    this.stateOutputs = new Set(opts.states.map((s) => s.output));
+  }
+
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  get inFlight(): number {
+    return this.queue.length + this.runningJobs;
+  }
+
+  /** Sequences whose state is held now. */
+  get liveSequences(): number {
+    return this.book.liveCount;
+  }
+
+  submit(job: Job): Promise<JobResult> {
+    const c = job.sequence;
+    if (!c) return Promise.reject(invalid('this model keeps state across a sequence of requests: give the sequence_id parameter (and sequence_start: true on the first request)'));
+    if (job.batchSize !== 1) return Promise.reject(invalid(`${describeSequence(c.id)}: a sequence request carries one row (batch size 1), got ${job.batchSize}`));
+    const now = this.opts.clock.now();
+    this.expire(now);
+    if (this.opts.maxQueueSize > 0 && this.queue.length >= this.opts.maxQueueSize) {
+      return Promise.reject(new ShoalError('overloaded', `${this.queue.length} requests are waiting, the most this model version queues`, 1, 'queue_full'));
+    }
+    const refused = this.book.arrive(c, now);
+    if (refused) {
+      const retry = refused.kind === 'overloaded' ? 1 : undefined;
+      return Promise.reject(new ShoalError(refused.kind, refused.message, retry, refused.reason));
+    }
+    if (c.start) this.states.set(c.id, this.opts.states.map(initialState));
+    return new Promise<JobResult>((resolve, reject) => {
+      const arrival = job.arrival ?? now;
+      this.queue.push({ seq: this.nextSeq++, arrival, batchSize: 1, shapeKey: job.shapeKey, job, control: c, sequence: c.id, resolve, reject });
+      this.pump(this.queue[this.queue.length - 1]);
+    });
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private pump(fresh?: Waiting): void {
+    const now = this.opts.clock.now();
+    this.expire(now);
+    this.dropCancelled(fresh);
+    let wakeAt: number | undefined;
+    if (this.queue.length > 0) {
+      // step takes what it dispatches out of the list it is handed, a fresh one here.
+      const plan = step(runnable(this.queue, this.running), this.slots, this.opts.batching, now);
+      for (const { item: w, refusal: r } of plan.refused) {
+        takeSeqs(this.queue, [w.seq]);
+        this.settle(w, () => w.reject(new ShoalError(r.kind, r.message, undefined, r.reason)));
+      }
+      for (const d of plan.dispatched) {
+        takeSeqs(this.queue, d.batch.map((w) => w.seq));
+        void this.execute(d.instance, d.batch, now);
+      }
+      wakeAt = plan.wakeAt;
+    }
+    const expiry = this.book.nextExpiry();
+    if (expiry !== undefined) wakeAt = Math.min(wakeAt ?? Infinity, expiry);
+    this.armTimer(wakeAt);
+    this.notifyIdle();
+  }
+
+  private async execute(instance: number, batch: Waiting[], dispatchedAt: number): Promise<void> {
+    this.runningJobs += batch.length;
+    for (const w of batch) this.running.add(w.sequence);
+    const start = this.opts.clock.now();
+    try {
+      const held = batch.map((w) => this.states.get(w.sequence)!);
+      const states = this.opts.states.map((s, i) => ({ ...concatAlong(held.map((h) => h[i]!), s.batchAxis), name: s.input }));
+      const inputs = [...concatBatch(batch.map((w) => w.job.inputs)), ...states, ...this.opts.constants];
+      const outputs = await this.runners[instance]!.run(inputs, this.opts.outputNames);
+      const computeMs = this.opts.clock.now() - start;
+      this.opts.onBatch?.(batch.length, computeMs);
+      this.keepStates(batch, outputs);
+      const parts = splitBatch(outputs.filter((o) => !this.stateOutputs.has(o.name)), batch.map(() => 1));
+      batch.forEach((w, k) => this.settle(w, () => w.resolve({ outputs: parts[k]!, queueMs: dispatchedAt - w.arrival, computeMs, batchRows: batch.length })));
+    } catch (e) {
+      // The states stay as they were: the failed requests changed nothing, and a client may send them again.
+      const err = e instanceof ShoalError ? e : new ShoalError('internal', (e as Error).message);
+      for (const w of batch) this.settle(w, () => w.reject(err));
+    } finally {
+      for (const w of batch) this.running.delete(w.sequence);
+      finish(this.slots, instance);
+      this.runningJobs -= batch.length;
+      this.pump();
+    }
+  }
+
+  /** Each sequence's next state, cut out of the batch's state outputs (copied, so no sequence holds the whole batch's buffer). */
+  private keepStates(batch: readonly Waiting[], outputs: readonly Tensor[]): void {
+    this.opts.states.forEach((s, i) => {
+      const t = outputs.find((o) => o.name === s.output);
+      const expected = s.shape.map((d, a) => (a === s.batchAxis ? batch.length : d));
+      if (!t || t.shape.length !== expected.length || t.shape.some((d, a) => d !== expected[a])) {
+        throw new ShoalError('internal', `the model gave state output '${s.output}' shape [${t?.shape.join(', ') ?? 'none'}], expected [${expected.join(', ')}]`);
+      }
+      batch.forEach((w, k) => {
+        const next = sliceAlong(t, s.batchAxis, k, 1);
+        const data = batch.length === 1 ? next.data : (next.data as Exclude<Tensor['data'], Uint8Array[]>).slice();
+        this.states.get(w.sequence)![i] = { name: s.input, datatype: s.datatype, shape: next.shape, data };
+      });
+    });
+  }
+
+  /** Answers a request and tells the book; a sequence's end (answered or failed) frees its state. */
+  private settle(w: Waiting, answer: () => void): void {
+    if (this.book.settle(w.control, this.opts.clock.now())) this.states.delete(w.sequence);
+    answer();
+  }
+
+  private expire(now: number): void {
+    for (const id of this.book.expire(now)) this.states.delete(id);
+  }
+
+  /** Waiting requests whose client went away are answered without running; see ModelScheduler for why `fresh` is skipped. */
+  private dropCancelled(fresh: Waiting | undefined): void {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const w = this.queue[i]!;
+      if (w !== fresh && w.job.signal?.aborted) {
+        this.queue.splice(i, 1);
+        this.settle(w, () => w.reject(new ShoalError('cancelled', 'the client closed the connection before the request ran')));
+      }
+    }
+  }
+
+  private armTimer(at: number | undefined): void {
+    if (!rearm(this.timerAt, at)) return;
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timerAt = Infinity;
+      this.timer = undefined;
+      this.pump();
+    }, Math.max(0, at - this.opts.clock.now()));
+    // An idle sequence's expiry alone must not keep the process alive.
+    this.timer.unref();
+  }
+
+  private notifyIdle(): void {
+    if (this.inFlight > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+function initialState(s: StateSpec): Tensor {
+  return { name: s.input, datatype: s.datatype, shape: [...s.shape], data: allocate(s.datatype, elementCount(s.shape)) };
+}

@@ -1,0 +1,282 @@
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Backend, BackendSession, LoadSpec } from '../../src/backends/backend.js';
+import { type WireTensor, dataTypeFromOrt, fromWire, toWire } from '../../src/backends/onnx/convert.js';
+import { OnnxBackend } from '../../src/backends/onnx/onnx-backend.js';
+import { type Clock, VirtualClock, systemClock } from '../../src/core/clock.js';
+import { ShoalError } from '../../src/core/errors.js';
+import type { Tensor, TensorSpec } from '../../src/core/tensor.js';
+import { type LoadCause, ModelManager, type ModelManagerOptions, type ModelVersion } from '../../src/models/model-manager.js';
+import { SIZED_INPUT, sizedAnswer, writeSizedRepository } from '../../bench/lib/sized-models.js';
+
+/**
+ * Real onnxruntime sessions behind a backend that reports each session's footprint as its file
+ * size, so that how many models fit under a budget is exact arithmetic here (measuring the real
+ * footprint is the OnnxBackend's job, tested at the end). It also counts runs, to see warm-ups.
+ *
+ * The sessions are made on this thread (`inline`) unless a test asks for the OnnxBackend's
+ * worker threads: under vitest each worker registers tsx before it loads anything, half a second
+ * to a second a load on this 2-core machine, and these tests are about what the manager does
+ * with sessions, not where they run. The OnnxBackend's own loading as the manager uses it (from
+ * a path, from the host cache's bytes, a bad file) is tested at the end, and the manager with
+ * worker-backed sessions end to end in test/e2e/memory.test.ts.
+ */
+class CountingBackend implements Backend {
+  readonly name = 'onnxruntime (footprint = file size)';
+  private readonly worker: OnnxBackend | undefined;
+  readonly runs = new Map<string, number>();
+  readonly loadsFrom: Array<'bytes' | 'path'> = [];
+
+  constructor(where: 'inline' | 'worker') {
+    this.worker = where === 'worker' ? new OnnxBackend() : undefined;
+  }
+
+  async load(spec: LoadSpec): Promise<BackendSession> {
+    this.loadsFrom.push(spec.bytes ? 'bytes' : 'path');
+    const s = this.worker ? await this.worker.load(spec) : await loadInline(spec);
+    const bytes = spec.bytes?.byteLength ?? (await stat(spec.path)).size;
+    const runs = this.runs;
+    const key = spec.path;
+    return {
+      inputs: s.inputs, outputs: s.outputs, footprintBytes: bytes,
+      run(inputs: Tensor[], names: string[]) {
+        runs.set(key, (runs.get(key) ?? 0) + 1);
+        return s.run(inputs, names);
+      },
+      unload: () => s.unload(),
+    };
+  }
+}
+
+/** An onnxruntime session on this thread, failing a load the way OnnxBackend does. */
+async function loadInline(spec: LoadSpec): Promise<BackendSession> {
+  const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: spec.graphOptimizationLevel, executionMode: 'sequential', intraOpNumThreads: 1, interOpNumThreads: 1 };
+  let session: ort.InferenceSession;
+  try {
+    session = spec.bytes ? await ort.InferenceSession.create(spec.bytes, options) : await ort.InferenceSession.create(spec.path, options);
+  } catch (e) {
+    throw new ShoalError('unavailable', `${spec.path}: onnxruntime could not load the model: ${(e as Error).message}`);
+  }
+  const specs = (meta: readonly ort.InferenceSession.ValueMetadata[]): TensorSpec[] =>
+    meta.map((m) => ({ name: m.name, datatype: m.isTensor ? (dataTypeFromOrt(m.type) ?? 'FP32') : 'FP32', dims: m.isTensor ? m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) : [] }));
+  return {
+    inputs: specs(session.inputMetadata), outputs: specs(session.outputMetadata), footprintBytes: 0,
+    async run(inputs: Tensor[], names: string[]) {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const t of inputs) {
+        const w = toWire(t, false);
+        feeds[w.name] = new ort.Tensor(w.type, w.data as never, w.dims);
+      }
+      const results = await session.run(feeds, names);
+      return names.map((name) => fromWire({ name, type: results[name]!.type, dims: results[name]!.dims.map(Number), data: results[name]!.data as WireTensor['data'] }));
+    },
+    unload: () => session.release(),
+  };
+}
+
+const KB = 1024;
+const SIZE = 100 * KB;
+let dirs: string[] = [];
+let managers: ModelManager[] = [];
+
+afterEach(async () => {
+  await Promise.all(managers.map((m) => m.unloadAll()));
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  dirs = [];
+  managers = [];
+});
+
+async function setup(models: Array<{ name: string; tag: number; config?: string }>, opts: Partial<ModelManagerOptions> & { clock?: Clock; sessions?: 'inline' | 'worker' } = {}) {
+  const { sessions = 'inline', ...managerOpts } = opts;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'shoal-mm-'));
+  dirs.push(dir);
+  await writeSizedRepository(dir, models.map((m) => ({ ...m, bytes: SIZE })));
+  const backend = new CountingBackend(sessions);
+  const loads: Array<{ model: string; cause: LoadCause; fromHostCache: boolean }> = [];
+  const failures: string[] = [];
+  const evictions: string[] = [];
+  const manager = new ModelManager({
+    repository: dir, backend, clock: systemClock, maxQueueSize: 16, cores: 1, controlMode: 'on-demand',
+    memoryProbe: () => 0,
+    events: {
+      loaded: (e) => loads.push({ model: e.model, cause: e.cause, fromHostCache: e.fromHostCache }),
+      loadFailed: (e) => failures.push(`${e.model}: ${e.reason}`),
+      evicted: (e) => evictions.push(e.model),
+    },
+    ...managerOpts,
+  });
+  managers.push(manager);
+  await manager.loadAll();
+  return { dir, backend, manager, loads, failures, evictions };
+}
+
+/** Footprint of one sized model file: what the budget counts per model here. */
+const fileSize = async (dir: string, name: string) => (await stat(path.join(dir, name, '1', 'model.onnx'))).size;
+
+async function infer(v: ModelVersion, row: number[]): Promise<number> {
+  const [y] = await v.sessions[0]!.run([{ name: 'x', datatype: 'FP32', shape: [1, SIZED_INPUT], data: Float32Array.from(row) }], ['y']);
+  return (y!.data as Float32Array)[0]!;
+}
+
+const row = Array.from({ length: SIZED_INPUT }, (_, i) => i / 4);
+
+describe('ModelManager under a memory budget (on-demand)', () => {
+  it('loads on request, evicts the least recently used to stay in budget, and answers with the right model', async () => {
+    const { dir, manager, loads, evictions, backend } = await setup([{ name: 'm1', tag: 1 }, { name: 'm2', tag: 2 }, { name: 'm3', tag: 3 }], {
+      memoryBudgetBytes: 2.5 * SIZE,
+    });
+    expect(manager.index().map((e) => [e.name, e.state, e.reason])).toEqual([['m1', 'UNAVAILABLE', 'not loaded'], ['m2', 'UNAVAILABLE', 'not loaded'], ['m3', 'UNAVAILABLE', 'not loaded']]);
+    const one = await fileSize(dir, 'm1');
+    for (const [name, tag] of [['m1', 1], ['m2', 2], ['m3', 3], ['m1', 1]] as const) {
+      const v = await manager.acquire(name);
+      // The generated warm-up (zeros, batch 1) ran before the model was handed out.
+      expect(backend.runs.get(v.modelFile)).toBeGreaterThanOrEqual(1);
+      expect(await infer(v, row)).toBeCloseTo(sizedAnswer(tag, row), 3);
+      manager.release(v);
+      expect(manager.memory().residentBytes).toBeLessThanOrEqual(2.5 * SIZE);
+      expect(manager.memory().residentBytes).toBe(one * manager.memory().models);
+    }
+    expect(loads.map((l) => l.model)).toEqual(['m1', 'm2', 'm3', 'm1']);
+    expect(evictions).toEqual(['m1', 'm2']);
+    const states = Object.fromEntries(manager.index().map((e) => [e.name, e.state]));
+    expect(states).toEqual({ m1: 'READY', m2: 'UNAVAILABLE', m3: 'READY' });
+    expect(manager.index().find((e) => e.name === 'm2')!.reason).toMatch(/evicted to make room for 'm1'/);
+    // Metadata of an evicted model still answers, from the config of its last load.
+    expect(manager.configOf('m2').input[0]).toMatchObject({ name: 'x', data_type: 'FP32', dims: [SIZED_INPUT] });
+  }, 30_000);
+
+  it('shares one load among concurrent first requests', async () => {
+    const { manager, loads } = await setup([{ name: 'm1', tag: 1 }], { memoryBudgetBytes: 10 * SIZE });
+    const got = await Promise.all(Array.from({ length: 5 }, () => manager.acquire('m1')));
+    expect(loads).toHaveLength(1);
+    expect(new Set(got).size).toBe(1);
+    for (const v of got) manager.release(v);
+  }, 20_000);
+
+  it('fails every waiter of a failed load with its reason, and tries again only after the back-off', async () => {
+    const clock = new VirtualClock(0);
+    const { dir, manager, failures } = await setup([{ name: 'good', tag: 1 }, { name: 'bad', tag: 2 }], {
+      memoryBudgetBytes: 10 * SIZE, clock, backoff: { baseMs: 5000, maxMs: 60_000 },
+    });
+    await writeFile(path.join(dir, 'bad', '1', 'model.onnx'), 'not an onnx model');
+    const waiters = await Promise.allSettled([manager.acquire('bad'), manager.acquire('bad')]);
+    for (const w of waiters) {
+      expect(w.status).toBe('rejected');
+      expect(((w as PromiseRejectedResult).reason as Error).message).toMatch(/could not load/);
+    }
+    expect(failures).toHaveLength(1);
+    // Within the back-off: refused at once, no new attempt.
+    expect(() => manager.acquire('bad')).toThrow(/tried again in 5 s/);
+    clock.advance(4999);
+    expect(() => manager.acquire('bad')).toThrow(ShoalError);
+    expect(failures).toHaveLength(1);
+    clock.advance(1);
+    await expect(manager.acquire('bad')).rejects.toThrow(/could not load/);
+    expect(failures).toHaveLength(2);
+    // The next back-off is twice as long.
+    clock.advance(5000);
+    expect(() => manager.acquire('bad')).toThrow(/tried again in 5 s/);
+  }, 20_000);
+
+  it('never evicts a model that a request holds, nor a pinned one', async () => {
+    const { manager, evictions } = await setup([
+      { name: 'a', tag: 1 }, { name: 'b', tag: 2 }, { name: 'c', tag: 3 }, { name: 'pinned', tag: 4, config: 'model_management: { pinned: true }\n' },
+    ], { memoryBudgetBytes: 2.5 * SIZE });
+    // Pinned models load at start even in on-demand mode.
+    expect(manager.index().find((e) => e.name === 'pinned')!.state).toBe('READY');
+    const a = await manager.acquire('a');
+    // Budget holds two: pinned and a; both held, so b cannot get room.
+    await expect(manager.acquire('b')).rejects.toThrow(/not enough memory for model 'b'.*busy or pinned/);
+    expect(evictions).toEqual([]);
+    manager.release(a);
+    // Not counted as a failure of b: no back-off, it loads at once, and a goes, not pinned.
+    const b = await manager.acquire('b');
+    expect(evictions).toEqual(['a']);
+    manager.release(b);
+    const c = await manager.acquire('c');
+    expect(evictions).toEqual(['a', 'b']);
+    manager.release(c);
+    expect(manager.index().find((e) => e.name === 'pinned')!.state).toBe('READY');
+  }, 30_000);
+
+  it('reloads an evicted model from the host cache without touching the disk', async () => {
+    const { dir, manager, loads, backend } = await setup([{ name: 'm1', tag: 1 }, { name: 'm2', tag: 2 }], {
+      memoryBudgetBytes: 1.5 * SIZE, hostCacheBytes: 4 * SIZE,
+    });
+    manager.release(await manager.acquire('m1'));
+    manager.release(await manager.acquire('m2')); // evicts m1, whose file goes to the host cache
+    await manager.settled();
+    expect(manager.memory().hostCacheBytes).toBeGreaterThanOrEqual(SIZE);
+    await rename(path.join(dir, 'm1', '1', 'model.onnx'), path.join(dir, 'm1', '1', 'moved.onnx'));
+    const v = await manager.acquire('m1');
+    expect(await infer(v, row)).toBeCloseTo(sizedAnswer(1, row), 3);
+    manager.release(v);
+    expect(loads.map((l) => [l.model, l.fromHostCache])).toEqual([['m1', false], ['m2', false], ['m1', true]]);
+    expect(backend.loadsFrom).toEqual(['path', 'path', 'bytes']);
+  }, 30_000);
+
+  it('runs the configured warm-up on every instance before the model takes traffic; a failing one fails the load', async () => {
+    const warm = 'instance_group: [{ count: 2 }]\nmodel_warmup:\n  - name: zeros\n    batch_size: 4\n    count: 3\n    inputs: { x: { data_type: TYPE_FP32, dims: [16], zero_data: true } }\n';
+    const bad = 'model_warmup:\n  - name: wrong\n    batch_size: 1\n    inputs: { x: { data_type: TYPE_FP32, dims: [3], random_data: true } }\n';
+    const { manager, backend } = await setup([{ name: 'w', tag: 1, config: warm }, { name: 'bad', tag: 2, config: bad }], { memoryBudgetBytes: 10 * SIZE });
+    const v = await manager.acquire('w');
+    expect(backend.runs.get(v.modelFile)).toBe(2 * 3);
+    manager.release(v);
+    await expect(manager.acquire('bad')).rejects.toThrow(/warm-up 'wrong' failed/);
+  }, 30_000);
+});
+
+describe('explicit control alongside automatic management', () => {
+  it('an unload waits for requests that hold the model and refuses new ones', async () => {
+    const { manager } = await setup([{ name: 'm1', tag: 1 }], { memoryBudgetBytes: 10 * SIZE });
+    const v = await manager.acquire('m1');
+    let unloaded = false;
+    const unloading = manager.unload('m1').then(() => (unloaded = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(unloaded).toBe(false);
+    expect(() => manager.acquire('m1')).toThrow(/unloading/);
+    // The held version still answers.
+    expect(await infer(v, row)).toBeCloseTo(sizedAnswer(1, row), 3);
+    manager.release(v);
+    await unloading;
+    // Explicitly unloaded: requests do not bring it back; the API does.
+    expect(() => manager.acquire('m1')).toThrow(/unloaded/);
+    await manager.load('m1');
+    manager.release(await manager.acquire('m1'));
+  }, 20_000);
+
+  it('an explicit load racing an on-demand load that must evict ends with one of them resident, within budget', async () => {
+    const { manager } = await setup([{ name: 'm1', tag: 1 }, { name: 'm2', tag: 2 }], { memoryBudgetBytes: 1.5 * SIZE });
+    const results = await Promise.allSettled([manager.load('m1'), Promise.resolve(manager.acquire('m2')).then((v) => manager.release(v))]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    const ready = manager.index().filter((e) => e.state === 'READY').map((e) => e.name);
+    expect(ready).toHaveLength(1);
+    expect(manager.memory().models).toBe(1);
+    for (const e of manager.index()) expect(['READY', 'UNAVAILABLE']).toContain(e.state);
+  }, 20_000);
+});
+
+describe('OnnxBackend, as the manager uses it', () => {
+  it('measures at least the model file, loads from bytes as from a path (the host cache\'s reload), and fails a bad file with its reason', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'shoal-fp-'));
+    dirs.push(dir);
+    await writeSizedRepository(dir, [{ name: 'small', tag: 1, bytes: 4 * KB }, { name: 'big', tag: 2, bytes: 1024 * KB }]);
+    const backend = new OnnxBackend();
+    const spec = (name: string) => ({ path: path.join(dir, name, '1', 'model.onnx'), intraOpThreads: 1, interOpThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' }) as const;
+    const big = await backend.load(spec('big'));
+    const size = await fileSize(dir, 'big');
+    expect(big.footprintBytes).toBeGreaterThanOrEqual(size);
+    await big.unload();
+    const bytes = new Uint8Array(await readFile(spec('small').path));
+    const small = await backend.load({ ...spec('small'), path: path.join(dir, 'small', '1', 'gone.onnx'), bytes });
+    expect(small.footprintBytes).toBeGreaterThanOrEqual(bytes.byteLength);
+    const [y] = await small.run([{ name: 'x', datatype: 'FP32', shape: [1, SIZED_INPUT], data: Float32Array.from(row) }], ['y']);
+    expect((y!.data as Float32Array)[0]).toBeCloseTo(sizedAnswer(1, row), 3);
+    await small.unload();
+    await writeFile(spec('small').path, 'not an onnx model');
+    await expect(backend.load(spec('small'))).rejects.toThrow(/onnxruntime could not load the model/);
+  }, 20_000);
+});

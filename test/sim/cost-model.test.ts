@@ -1,0 +1,48 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseWorkloadSpec } from '../../src/bench/workload-file.js';
+import { substream } from '../../src/bench/random.js';
+import { CostModel, parseProfile, type ModelCost } from '../../src/sim/cost-model.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+describe('the cost model', () => {
+  const m: ModelCost = {
+    name: 'm', instances: 1, batching: { maxBatchSize: 8 }, loadMs: 0, footprintBytes: 0, overheadMs: 0,
+    latency: [{ batchSize: 1, ms: 2, p10Ms: 1.8, p90Ms: 3, p99Ms: 6, maxMs: 9 }, { batchSize: 8, ms: 9 }],
+  };
+
+  it('interpolates between measured batch sizes as the live latency profile predicts', () => {
+    const c = new CostModel(m, false);
+    expect(c.serviceMs(1, Math.random)).toBe(2);
+    expect(c.serviceMs(8, Math.random)).toBe(9);
+    expect(c.serviceMs(4, Math.random)).toBeCloseTo(5, 6);
+  });
+
+  it('draws service times from the measured spread: its median and percentiles come back', () => {
+    const c = new CostModel(m, true);
+    const r = substream(1, 'test');
+    const xs = Array.from({ length: 20_000 }, () => c.serviceMs(1, r)).sort((a, b) => a - b);
+    const at = (q: number): number => xs[Math.floor(q * xs.length)]!;
+    expect(at(0.5)).toBeCloseTo(2, 1);
+    expect(at(0.9)).toBeCloseTo(3, 1);
+    expect(at(0.99)).toBeCloseTo(6, 0);
+    expect(xs[0]!).toBeGreaterThanOrEqual(1.8);
+    expect(xs.at(-1)!).toBeLessThanOrEqual(9);
+  });
+
+  it('reads the example profile and workload shipped in examples/', async () => {
+    const file = path.join(ROOT, 'examples/profiles/accelerator.yaml');
+    const p = parseProfile(await readFile(file, 'utf8'), file);
+    expect(p.models.map((x) => x.name)).toEqual(['resnet50', 'bert']);
+    expect(p.models[1]!.rules?.defaultDeadlineMs).toBe(50);
+    const w = path.join(ROOT, 'examples/workloads/diurnal.yaml');
+    expect(parseWorkloadSpec(await readFile(w, 'utf8'), w)).toMatchObject({ models: ['resnet50', 'bert'], rate: 400, diurnal: { periodS: 60 } });
+  });
+
+  it('refuses a profile whose latencies go past max_batch_size, naming the file', () => {
+    const text = JSON.stringify({ schema: 'shoal-profile/1', models: [{ name: 'x', batching: { maxBatchSize: 4 }, latency: [{ batchSize: 8, ms: 1 }] }] });
+    expect(() => parseProfile(text, 'p.json')).toThrow(/p.json: models 'x': latency for batch size 8 exceeds batching.maxBatchSize 4/);
+  });
+});
