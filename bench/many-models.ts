@@ -7,14 +7,16 @@
  *    rate search for the highest rate it sustains (see `sustains`);
  * 2. a memory budget that holds about 15 of the models (15 × the mean footprint the ceiling's
  *    server measured), LRU and cost-aware, each on a fresh server, at half the ceiling's rate,
- *    and at any further rates asked for (`--rates`, `--same-rate`).
+ *    at a low rate the one-at-a-time load lane keeps up with (LOW_RATE, or `--rates`), and, with
+ *    `--same-rate`, at the ceiling's own rate.
  *
  * Reports hit rate, loads per minute, p50/p99, SLO attainment at 200 ms and errors, and writes
  * BENCHMARKS.md between the bench:issue5 markers.
  *
- *   npm run bench:many-models -- [--quick] [--rates 5,10] [--same-rate] [--seed 5]
+ *   npm run bench:many-models -- [--quick] [--rates 4,8] [--same-rate] [--seed 5]
  */
 import { mkdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openLoop } from '../src/bench/load.js';
@@ -44,11 +46,17 @@ const HOST_CACHE = '256MiB';
 const CONNECTIONS = 512;
 const REQUEST_TIMEOUT_MS = 30_000;
 const SETTLE_REQUESTS = 8;
+/**
+ * Half the ceiling's rate asks the budgeted server for far more loads per second than one load
+ * lane can do (see the section's notes), so both policies also run at this low rate, where the
+ * lane keeps up and what the policy keeps resident decides the latency.
+ */
+const LOW_RATE = 4;
 
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    /** Further rates (requests/s) at which to run both policies, besides half the ceiling's. */
+    /** Further rates (requests/s) at which to run both policies, besides half the ceiling's; LOW_RATE unless given (`--rates=` for none). */
     rates: { type: 'string' },
     /** Also run both policies at the ceiling's own sustained rate. */
     'same-rate': { type: 'boolean', default: false },
@@ -72,13 +80,13 @@ const num = (v: string | undefined, full: number, short: number): number => {
 };
 const settings = {
   durationS: num(values['duration-s'], 60, 10),
-  warmupS: num(values['warmup-s'], 30, 8),
-  pointS: num(values['point-s'], 12, 4),
+  warmupS: num(values['warmup-s'], 20, 8),
+  pointS: num(values['point-s'], 10, 4),
   pointWarmupS: num(values['point-warmup-s'], 3, 2),
-  maxTrials: num(values['max-trials'], 7, 4),
+  maxTrials: num(values['max-trials'], 6, 4),
   startRate: num(values['start-rate'], 200, 200),
 };
-const extraRates = (values.rates ?? '').split(',').filter((s) => s.trim() !== '').map((s) => num(s, 1, 1));
+const extraRates = (values.rates ?? String(LOW_RATE)).split(',').filter((s) => s.trim() !== '').map((s) => num(s, 1, 1));
 const seed = Number(values.seed);
 const say = (line: string): void => console.log(line);
 
@@ -92,13 +100,15 @@ function models(): Array<{ name: string; tag: number; bytes: number }> {
   }));
 }
 
-interface Scrape { loads: number; failedLoads: number; evictions: number; resident: number; models: number; hostCacheHits: number; loadSeconds: number; loadCount: number }
+interface Scrape { hits: number; misses: number; loads: number; failedLoads: number; evictions: number; resident: number; models: number; hostCacheHits: number; loadSeconds: number; loadCount: number }
 
 async function scrape(url: string): Promise<Scrape> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const sum = (re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
   const durations = parseHistogram(text, 'shoal_model_load_duration_seconds');
   return {
+    hits: sum(/^shoal_model_lookups_total\{[^}]*result="hit"[^}]*\} (\S+)/gm),
+    misses: sum(/^shoal_model_lookups_total\{[^}]*result="miss"[^}]*\} (\S+)/gm),
     loads: sum(/^shoal_model_loads_total\{[^}]*cause="on-demand"[^}]*outcome="success"[^}]*\} (\S+)/gm),
     failedLoads: sum(/^shoal_model_loads_total\{[^}]*outcome="failure"[^}]*\} (\S+)/gm),
     evictions: sum(/^shoal_model_evictions_total\{[^}]*\} (\S+)/gm),
@@ -149,14 +159,18 @@ async function point(server: RunningServer, names: string[], rate: number, warmu
   try {
     await openLoop(workloadArrivals(workload, seed), { pool, models: prepared(server.url, names), recorder, now: () => performance.now() - t0 });
   } finally {
-    for (const m of marks) clearTimeout(m);
     clearInterval(ticker);
     await pool.close();
   }
-  if (!before || !after) throw new Error('the window closed before its counters were read');
+  // The last answer can come in before the window's end (its last arrival falls a little short of it).
+  const left = endMs - (performance.now() - t0);
+  if (left > 0) await new Promise((r) => setTimeout(r, left + 5));
+  if (!before) throw new Error('the counters were not read when the window opened');
+  after ??= scrape(server.url);
+  for (const m of marks) clearTimeout(m);
   const [start, end] = await Promise.all([before, after]);
   const window: Scrape = {
-    loads: end.loads - start.loads, failedLoads: end.failedLoads - start.failedLoads, evictions: end.evictions - start.evictions,
+    hits: end.hits - start.hits, misses: end.misses - start.misses, loads: end.loads - start.loads, failedLoads: end.failedLoads - start.failedLoads, evictions: end.evictions - start.evictions,
     resident: end.resident, models: end.models, hostCacheHits: end.hostCacheHits - start.hostCacheHits,
     loadSeconds: end.loadSeconds - start.loadSeconds, loadCount: end.loadCount - start.loadCount,
   };
@@ -246,17 +260,31 @@ async function policyRun(repo: string, names: string[], policy: PolicyRow['polic
   }
 }
 
-/** A request that started a load is a miss; one that found its model loaded, or joined a load under way, is a hit. */
-const hitRate = (p: Point): number => (p.stats.sent > 0 ? Math.max(0, 1 - p.window.loads / p.stats.sent) : 0);
+/**
+ * A hit: a request that found its model loaded; a miss waited for a load, one it started or one
+ * under way. Counted by the server (shoal_model_lookups_total) over the requests that reached it
+ * in the window, which under overload are fewer than the generator sent: the rest queue in the client.
+ */
+const hitRate = (p: Point): number | undefined => (p.window.hits + p.window.misses > 0 ? p.window.hits / (p.window.hits + p.window.misses) : undefined);
+const missRate = (p: Point): number | undefined => {
+  const h = hitRate(p);
+  return h === undefined ? undefined : 1 - h;
+};
 const loadsPerMin = (p: Point): number => p.window.loads / (p.windowS / 60);
 /** Share of the window the one-at-a-time load lane spent loading (successful loads). */
 const laneBusy = (p: Point): number => p.window.loadSeconds / p.windowS;
+/** What the generator's side says about a point: it fell behind, or requests queued for one of its connections (their wait counts in their latency). */
+const clientSide = (s: PointStats): string => [
+  s.generatorKeptUp ? '' : 'generator behind',
+  s.waitedForConnection > 0 ? `${s.waitedForConnection} waited for one of ${CONNECTIONS} connections` : '',
+].filter(Boolean).join('; ') || 'ok';
 const pct = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)}%`);
 const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const size = (b: number): string => (b < 2 ** 20 ? `${(b / 1024).toFixed(0)} KiB` : mib(b));
 
 async function main(): Promise<void> {
   const began = performance.now();
+  const loadBefore = os.loadavg()[0]!;
   const repo = path.join(resultsDir(), 'many-models-repo');
   rmSync(repo, { recursive: true, force: true });
   mkdirSync(repo, { recursive: true });
@@ -275,7 +303,7 @@ async function main(): Promise<void> {
   const rates: Array<{ rate: number; why: string }> = [
     ...(half !== undefined ? [{ rate: half, why: 'half the ceiling' }] : []),
     ...(values['same-rate'] && ceil.best !== undefined ? [{ rate: ceil.best, why: 'the ceiling\'s rate' }] : []),
-    ...extraRates.map((rate) => ({ rate, why: 'asked for (--rates)' })),
+    ...extraRates.map((rate) => ({ rate, why: values.rates === undefined ? 'low rate (the load lane keeps up)' : 'asked for (--rates)' })),
   ];
   for (const { rate, why } of rates) {
     for (const policy of ['lru', 'cost-aware'] as const) rows.push(await policyRun(repo, names, policy, rate, budget, why));
@@ -291,15 +319,16 @@ async function main(): Promise<void> {
 
   const args = [
     quick ? ' --quick' : '',
-    extraRates.length ? ` --rates ${extraRates.join(',')}` : '',
+    values.rates !== undefined ? ` --rates=${values.rates}` : '',
     values['same-rate'] ? ' --same-rate' : '',
     ...(['duration-s', 'warmup-s', 'point-s', 'point-warmup-s', 'max-trials', 'start-rate'] as const).map((k) => (values[k] !== undefined ? ` --${k} ${values[k]}` : '')),
     values.seed !== '5' ? ` --seed ${values.seed}` : '',
   ].join('');
   const command = `npm run bench:many-models --${args}`;
   const topShare = popularityWeights(names, { kind: 'zipf', s: 1.0 }).slice(0, HOLD).reduce((a, b) => a + b, 0);
-  const lane = costHalf ?? lruHalf;
-  const meanLoadMs = lane && lane.window.loadCount > 0 ? (1000 * lane.window.loadSeconds) / lane.window.loadCount : undefined;
+  const lane = costHalf ? { policy: 'cost-aware', point: costHalf } : lruHalf ? { policy: 'lru', point: lruHalf } : undefined;
+  const laneRate = half;
+  const meanLoadMs = lane && lane.point.window.loadCount > 0 ? (1000 * lane.point.window.loadSeconds) / lane.point.window.loadCount : undefined;
   const body = [
     ...sectionHead({
       title: 'Issue 5: many models under a memory budget',
@@ -308,10 +337,11 @@ async function main(): Promise<void> {
         `${names.length} generated models (${mib(fileBytes)} of weights, ${size(MIN_FILE)} to ${size(MAX_FILE)} each, log-uniform, popularity rank independent of size), Poisson arrivals, Zipf(1.0) popularity, batch-1 binary requests without deadlines, SLO ${SLO_MS} ms. Whole run: ${(elapsedS / 60).toFixed(1)} min.`,
         `Ceiling: every model loaded at start (\`--model-control-mode none\`, no budget; ${ceil.loaded} loaded in ${ceil.startS.toFixed(0)} s). It *sustains* a rate when p99 ≤ ${SLO_MS} ms and ≥ ${pct(SUSTAIN_FRACTION)} of the requests sent in the window are answered within ${SLO_MS} ms (errors count as misses); rate search (bench/lib/rate-search.ts) from ${settings.startRate}/s, doubling or halving, then bisecting to within 20%, ${settings.pointS} s per rate after ${settings.pointWarmupS} s of warm-up.`,
         `Budget: ${HOLD} × the mean footprint the ceiling's server measured (${mib(ceil.meanFootprint)}) = ${mib(budget)}; host cache ${HOST_CACHE}. Each policy run is a fresh server: ${settings.warmupS} s of warm-up (filling the budget), then ${settings.durationS} s measured.`,
+        `Load average (1 min) ${loadBefore.toFixed(2)} before and ${os.loadavg()[0]!.toFixed(2)} after the run, on ${os.cpus().length} cores: other work on the machine slows loads and requests alike.`,
         `Zipf(1.0) over ${names.length} models gives the ${HOLD} most popular ${pct(topShare)} of the requests (computed from the workload, not measured): a budget of ${HOLD} that always held exactly those would still send the rest to a load, so SLO attainment above that needs most loads to finish within ${SLO_MS} ms, queueing included.`,
-        'Hit rate: 1 − on-demand loads / requests in the window (a request that joined a load under way counts as a hit, though it waited). Load lane busy: seconds spent loading / seconds of window (shoal loads one model at a time; at 100% misses queue behind each other).',
+        'Hit rate: share of the requests that reached the server in the window which found their model loaded (shoal_model_lookups_total; a request that joined a load under way is a miss). Loads/min: on-demand loads completed in the window. Load lane busy: seconds spent loading / seconds of window (shoal loads one model at a time, so near 100% misses queue behind other models\' loads).',
         `Targets at half the ceiling's rate: cost-aware SLO attainment ≥ LRU's: **${yes(notWorse)}**; cost-aware ≥ ${pct(ATTAINMENT_TARGET)} within ${SLO_MS} ms: **${yes(reaches)}**.`,
-        ...(lane && meanLoadMs !== undefined ? [`Why the budgeted runs fall short when they do: each miss costs a load of ${meanLoadMs.toFixed(0)} ms on average here (worker thread, onnxruntime session, warm-up), one at a time, so the lane can do about ${perS(1000 / meanLoadMs)} loads/s; at ${lane.rate}/s a ${pct(1 - hitRate(lane))} miss rate asks for ${perS(lane.rate * (1 - hitRate(lane)))}/s.`] : []),
+        ...(lane && meanLoadMs !== undefined ? [`At half the ceiling's rate (${laneRate}/s, ${lane.policy}): a load took ${meanLoadMs.toFixed(0)} ms on average (worker thread, onnxruntime session, warm-up), one at a time, so the lane completes at most about ${perS(1000 / meanLoadMs)} loads/s; it was busy ${pct(laneBusy(lane.point))} of the window, and ${pct(missRate(lane.point))} of the requests that reached the server waited for a load.`] : []),
       ],
     }),
     `#### Ceiling: rate search (all ${names.length} models loaded)`,
@@ -323,12 +353,12 @@ async function main(): Promise<void> {
     '',
     `#### Budget of ${mib(budget)} (about ${HOLD} of ${names.length} models)`,
     '',
-    ...table(['policy', 'rate /s', 'why this rate', 'requests', 'hit rate', 'loads/min', 'load lane busy', 'evictions', 'host-cache hits', 'p50 ms', 'p99 ms', `within ${SLO_MS} ms`, 'errors'],
+    ...table(['policy', 'rate /s', 'why this rate', 'requests', 'hit rate', 'loads/min', 'load lane busy', 'evictions', 'host-cache hits', 'p50 ms', 'p99 ms', `within ${SLO_MS} ms`, 'errors', 'client side'],
       rows.map((r) => {
         const p = r.point;
-        if (!p) return [r.policy, String(r.rate), r.why, '–', '–', '–', '–', '–', '–', '–', '–', '–', `run failed: ${r.error ?? ''}`.slice(0, 160)];
+        if (!p) return [r.policy, String(r.rate), r.why, '–', '–', '–', '–', '–', '–', '–', '–', '–', `run failed: ${r.error ?? ''}`.slice(0, 160), '–'];
         return [r.policy, String(r.rate), r.why, String(p.stats.sent), pct(hitRate(p)), perS(loadsPerMin(p)), pct(laneBusy(p)), String(p.window.evictions), String(p.window.hostCacheHits),
-          ms(p.stats.latencyMs?.p50, 1), ms(p.stats.latencyMs?.p99, 1), pct(p.stats.goodFraction), `${p.stats.errorCount}${p.stats.errorCount ? ` (${(trouble(p.stats) ?? '').slice(0, 120)})` : ''}`];
+          ms(p.stats.latencyMs?.p50, 1), ms(p.stats.latencyMs?.p99, 1), pct(p.stats.goodFraction), `${p.stats.errorCount}${p.stats.errorCount ? ` (${(trouble(p.stats) ?? '').slice(0, 120)})` : ''}`, clientSide(p.stats)];
       })),
   ].join('\n');
   writeSection(path.join(repoRoot(), 'BENCHMARKS.md'), 'issue5', body);

@@ -18,6 +18,46 @@ const num = (name: string, min: number, integer = false) => (v: string): number 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const list = (name: string) => (v: string): number[] => v.split(',').map((x) => num(name, Number.MIN_VALUE)(x.trim()));
 
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * `--header 'Name: value'` flags → headers, names in lower case. A name given twice is refused
+ * rather than one silently winning. Messages quote names, never values (they may be API keys).
+ */
+export function parseHeaderFlags(flags: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const flag of flags) {
+    const colon = flag.indexOf(':');
+    const name = (colon < 0 ? flag : flag.slice(0, colon)).trim();
+    if (colon < 0 || !HEADER_NAME.test(name)) throw new Error(`--header expects 'Name: value', got a flag ${colon < 0 ? 'without a colon' : `with the name ${JSON.stringify(name.slice(0, 40))}`}`);
+    const value = flag.slice(colon + 1).trim();
+    if (/[\r\n\0]/.test(value)) throw new Error(`--header ${name}: the value may not hold line breaks or NUL`);
+    const key = name.toLowerCase();
+    if (key in out) throw new Error(`--header ${name} is given twice`);
+    out[key] = value;
+  }
+  return out;
+}
+
+/** The command line for the report, with every --header value left out (it may be an API key). */
+export function redactedArgs(args: readonly string[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--header' && i + 1 < args.length) {
+      out.push(a, redactHeader(args[++i]!));
+    } else if (a.startsWith('--header=')) out.push(`--header=${redactHeader(a.slice('--header='.length))}`);
+    else out.push(a);
+  }
+  return out.join(' ');
+}
+
+const redactHeader = (flag: string): string => {
+  const colon = flag.indexOf(':');
+  return colon < 0 ? '…' : `'${flag.slice(0, colon).trim()}: …'`;
+};
+
 export interface RawBenchFlags {
   url: string; model: string[]; modelVersion?: string;
   rate?: number | true; concurrency?: number | true; trace?: string; sweep?: number[];
@@ -25,6 +65,10 @@ export interface RawBenchFlags {
   duration: number; warmup: number; sloMs?: number; connections?: number; timeoutMs: number;
   binary?: boolean; batch: number; dim?: number; shape: string[]; inputData?: string; intRange: string;
   seed: number; json?: string; html?: string; quiet?: boolean;
+  /** `Name: value`, repeatable. */
+  header?: string[];
+  /** Sent as each request's parameters.deadline_ms; goodput is scored against it. */
+  deadlineMs?: number;
   /** A workload file (workload-file.ts) in place of the load flags. */
   workload?: string;
 }
@@ -42,6 +86,9 @@ export async function benchOptions(f: RawBenchFlags): Promise<BenchOptions> {
   if (mode === 'concurrency' && levels.some((c) => !Number.isInteger(c))) throw new Error('concurrency levels must be whole numbers');
   const arrival = f.arrival ?? (f.cv !== undefined ? 'gamma' : 'poisson');
   if (f.cv !== undefined && arrival !== 'gamma') throw new Error('--cv shapes gamma arrivals; it does not go with --arrival ' + arrival);
+  if (f.deadlineMs !== undefined && mode === 'trace') throw new Error('--deadline-ms goes with --rate or --concurrency; a trace gives each request\'s deadline in its deadline_ms column');
+  if (f.deadlineMs !== undefined && f.sloMs !== undefined) throw new Error('--deadline-ms is also the objective goodput is scored against; drop the SLO (--slo-ms, or the workload\'s sloMs)');
+  const headers = parseHeaderFlags(f.header ?? []);
   const [lo, hi] = f.intRange.split(',').map(Number);
   if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo! >= hi!) throw new Error(`--int-range '${f.intRange}': expected LO,HI with LO < HI`);
   const { parseInputData } = await import('./payload.js');
@@ -52,6 +99,8 @@ export async function benchOptions(f: RawBenchFlags): Promise<BenchOptions> {
     ...(f.trace ? { trace: parseTrace(await readFile(f.trace, 'utf8')) } : {}),
     durationS: f.duration, warmupS: f.warmup,
     ...(f.sloMs !== undefined ? { sloMs: f.sloMs } : {}),
+    ...(f.deadlineMs !== undefined ? { deadlineMs: f.deadlineMs } : {}),
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
     ...(f.connections !== undefined ? { connections: f.connections } : {}),
     timeoutMs: f.timeoutMs, binary: f.binary === true, batch: f.batch,
     ...(f.dim !== undefined ? { dim: f.dim } : {}),
@@ -81,7 +130,9 @@ export async function workloadFileOptions(f: RawBenchFlags, cmd: Command): Promi
     trace: spec.trace === undefined ? undefined : path.resolve(path.dirname(file), spec.trace),
   });
   if (!specCurve(spec)) return options;
-  return { ...options, mode: 'trace', levels: [], trace: [...workloadArrivals(specWorkload(spec), seed)] };
+  // Played as a trace, the deadline rides on each arrival so that goodput is scored against it.
+  const deadline = f.deadlineMs !== undefined ? { deadlineMs: f.deadlineMs } : {};
+  return { ...options, mode: 'trace', levels: [], trace: [...workloadArrivals(specWorkload(spec), seed)].map((a) => ({ ...a, ...deadline })) };
 }
 
 export function benchCommand(): Command {
@@ -100,6 +151,8 @@ export function benchCommand(): Command {
     .option('--duration <s>', 'measured seconds per point', num('--duration', Number.MIN_VALUE), 10)
     .option('--warmup <s>', 'seconds sent first and left out of the figures', num('--warmup', 0), 1)
     .option('--slo-ms <ms>', 'latency objective: goodput counts answers within it', num('--slo-ms', Number.MIN_VALUE))
+    .option('--deadline-ms <ms>', 'send parameters.deadline_ms with every request (shoal drops what cannot finish in time) and score goodput against it', num('--deadline-ms', Number.MIN_VALUE))
+    .option('--header <"Name: value">', 'HTTP header for every request, e.g. \'Authorization: Bearer KEY\'; repeat for several', collect, [])
     .option('--connections <n>', 'HTTP connections (default: clients, or enough for the rate at 200 ms per answer)', num('--connections', 1, true))
     .option('--timeout-ms <ms>', 'give up on an answer after this long (counted as a timeout error)', num('--timeout-ms', 1), 30_000)
     .option('--binary', 'binary tensor extension instead of JSON tensors')
@@ -119,13 +172,14 @@ Examples:
   shoal bench --model mlp --model cnn --zipf 1.2 --rate --sweep 50,100,200,400 --binary
   shoal bench --model cnn --concurrency --sweep 1,2,4,8,16 --json cnn.json
   shoal bench --model identity_fp32 --dim 16 --rate 500 --arrival gamma --cv 3
-  shoal bench --trace requests.csv --warmup 0`)
+  shoal bench --trace requests.csv --warmup 0
+  shoal bench --model mlp --rate 50 --header "Authorization: Bearer $KEY" --deadline-ms 100`)
     .action(async (flags: RawBenchFlags, cmd: Command) => {
       const options = flags.workload ? await workloadFileOptions(flags, cmd) : await benchOptions(flags);
       const { runBench } = await import('./runner.js');
       const { consoleReport } = await import('./report-text.js');
       if (!flags.quiet) options.progress = (line) => process.stderr.write(`${line}\n`);
-      const report = await runBench(options, `shoal bench ${process.argv.slice(3).join(' ')}`);
+      const report = await runBench(options, `shoal bench ${redactedArgs(process.argv.slice(3))}`);
       console.log(consoleReport(report));
       if (flags.json) await writeFile(flags.json, JSON.stringify(report, null, 2) + '\n');
       if (flags.html) {

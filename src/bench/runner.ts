@@ -7,7 +7,7 @@ import { closedLoop, openLoop, type LoadContext } from './load.js';
 import { Recorder, type PointStats } from './recorder.js';
 import type { InputSpec } from './shapes.js';
 import type { EncodedRequest } from './payload.js';
-import { connectionPool, endpoint, preflight, prepareModel, type PreparedModel } from './target.js';
+import { connectionPool, endpoint, preflight, prepareModel, type ExtraHeaders, type PreparedModel } from './target.js';
 import { describeWorkload, workloadArrivals, workloadDurationMs, workloadModels, type Arrival, type Popularity, type Workload } from './workload.js';
 
 const HEADER_LENGTH = 'inference-header-content-length';
@@ -31,6 +31,11 @@ export interface BenchOptions {
    * objective goodput counts against, in place of --slo-ms.
    */
   deadlineMs?: number;
+  /**
+   * Headers sent with every request (metadata, preflight and inference), names in lower case:
+   * `authorization: Bearer KEY` for a server with tenants. The report names them, never their values.
+   */
+  headers?: ExtraHeaders;
   connections?: number;
   timeoutMs: number;
   binary: boolean;
@@ -70,6 +75,8 @@ export interface BenchReport {
     warmupS: number;
     sloMs?: number;
     deadlineMs?: number;
+    /** Names of the extra headers sent; their values (API keys) are left out. */
+    headers?: string[];
     connections: number;
     timeoutMs: number;
   };
@@ -126,7 +133,7 @@ async function prepareAll(o: BenchOptions, models: string[]): Promise<Map<string
     const data = o.inputData?.get(model) ?? o.inputData?.get('*');
     const m = await prepareModel(e, model, {
       batch: o.batch, dim: o.dim, shapes: o.shapes, version: o.version, binary: o.binary,
-      seed: o.seed, intRange: o.intRange, variants: 16, ...(data ? { data } : {}),
+      seed: o.seed, intRange: o.intRange, variants: 16, ...(data ? { data } : {}), ...(o.headers ? { headers: o.headers } : {}),
     });
     const deadline = o.deadlineMs;
     prepared.set(model, deadline === undefined ? m : { ...m, requests: m.requests.map((r) => withRequestParameters(r, { deadline_ms: deadline })) });
@@ -144,7 +151,7 @@ export async function runBench(o: BenchOptions, command?: string): Promise<Bench
   const pool = connectionPool(endpoint(o.url), connections, o.timeoutMs);
   const points: PointReport[] = [];
   try {
-    await preflight(pool, endpoint(o.url), [...models.values()], connections);
+    await preflight(pool, endpoint(o.url), [...models.values()], connections, o.headers);
     for (const level of levels) {
       const w = workloadFor(o, level);
       const label = o.mode === 'trace' ? 'trace' : o.mode === 'rate' ? `${level}/s` : `${level} clients`;
@@ -163,6 +170,7 @@ export async function runBench(o: BenchOptions, command?: string): Promise<Bench
       mode: o.mode, ...(o.mode === 'rate' ? { arrival: o.arrival, ...(o.arrival === 'gamma' ? { cv: o.cv } : {}) } : {}),
       popularity: o.popularity, seed: o.seed, durationS: o.durationS, warmupS: o.warmupS,
       ...(o.sloMs !== undefined ? { sloMs: o.sloMs } : {}), ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),
+      ...(o.headers && Object.keys(o.headers).length > 0 ? { headers: Object.keys(o.headers) } : {}),
       connections, timeoutMs: o.timeoutMs,
     },
     points,

@@ -24,8 +24,11 @@ export function modelPath(e: Endpoint, model: string, version?: string): string 
   return `${e.prefix}/v2/models/${encodeURIComponent(model)}${version ? `/versions/${encodeURIComponent(version)}` : ''}`;
 }
 
-async function getJson(e: Endpoint, path: string): Promise<{ status: number; json: unknown }> {
-  const res = await request(e.origin + path, { headersTimeout: 10_000, bodyTimeout: 10_000 });
+/** Extra request headers (`--header`), names in lower case: an `authorization` with an API key, a routing header for a proxy. */
+export type ExtraHeaders = Readonly<Record<string, string>>;
+
+async function getJson(e: Endpoint, path: string, headers?: ExtraHeaders): Promise<{ status: number; json: unknown }> {
+  const res = await request(e.origin + path, { headersTimeout: 10_000, bodyTimeout: 10_000, ...(headers ? { headers: { ...headers } } : {}) });
   const text = await res.body.text();
   let json: unknown;
   try {
@@ -36,17 +39,17 @@ async function getJson(e: Endpoint, path: string): Promise<{ status: number; jso
   return { status: res.statusCode, json };
 }
 
-export async function fetchMetadata(e: Endpoint, model: string, version?: string): Promise<ModelMetadata> {
+export async function fetchMetadata(e: Endpoint, model: string, version?: string, headers?: ExtraHeaders): Promise<ModelMetadata> {
   const path = modelPath(e, model, version);
-  const { status, json } = await getJson(e, path);
+  const { status, json } = await getJson(e, path, headers);
   if (status !== 200) throw new Error(`GET ${path}: HTTP ${status} ${JSON.stringify(json).slice(0, 200)}`);
   return json as ModelMetadata;
 }
 
 /** max_batch_size from the config extension; undefined when the server has none. */
-export async function fetchMaxBatchSize(e: Endpoint, model: string, version?: string): Promise<number | undefined> {
+export async function fetchMaxBatchSize(e: Endpoint, model: string, version?: string, headers?: ExtraHeaders): Promise<number | undefined> {
   try {
-    const { status, json } = await getJson(e, `${modelPath(e, model, version)}/config`);
+    const { status, json } = await getJson(e, `${modelPath(e, model, version)}/config`, headers);
     const v = status === 200 ? (json as { max_batch_size?: unknown }).max_batch_size : undefined;
     return typeof v === 'number' ? v : undefined;
   } catch {
@@ -70,17 +73,27 @@ export interface PrepareOptions extends Omit<ShapeOptions, 'maxBatchSize'> {
   /** Requests from --input-data for this model, if any. */
   data?: Tensor[][];
   variants: number;
+  /** Sent with the metadata requests and every inference request. */
+  headers?: ExtraHeaders;
+}
+
+/**
+ * `req` with `extra` headers added. The encoding's own headers (content type, binary header
+ * length) win over extra ones of the same name, so the body stays readable.
+ */
+export function withHeaders(req: EncodedRequest, extra: ExtraHeaders | undefined): EncodedRequest {
+  return extra && Object.keys(extra).length > 0 ? { ...req, headers: { ...extra, ...req.headers } } : req;
 }
 
 export async function prepareModel(e: Endpoint, model: string, o: PrepareOptions): Promise<PreparedModel> {
   const path = `${modelPath(e, model, o.version)}/infer`;
-  const encode = o.binary ? encodeBinary : encodeJson;
+  const encode = (tensors: Tensor[]): EncodedRequest => withHeaders((o.binary ? encodeBinary : encodeJson)(tensors), o.headers);
   if (o.data && o.data.length > 0) {
     const inputs = o.data[0]!.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }));
     return { name: model, path, inputs, requests: o.data.map((tensors) => encode(tensors)) };
   }
-  const meta = await fetchMetadata(e, model, o.version);
-  const maxBatchSize = await fetchMaxBatchSize(e, model, o.version);
+  const meta = await fetchMetadata(e, model, o.version, o.headers);
+  const maxBatchSize = await fetchMaxBatchSize(e, model, o.version, o.headers);
   const inputs = concreteShapes(meta, { ...o, maxBatchSize });
   const r = substream(o.seed, `inputs:${model}`);
   const requests = Array.from({ length: o.variants }, () => encode(inputs.map((spec) => randomTensor(spec, r, o.intRange))));
@@ -118,12 +131,12 @@ const WARM_CODE_MS = 300;
  * either side otherwise pile a backlog into the first second that warm-up may not absorb;
  * and a request the server refuses outright is better reported now than as N errors.
  */
-export async function preflight(pool: Pool, e: Endpoint, models: PreparedModel[], connections: number): Promise<void> {
+export async function preflight(pool: Pool, e: Endpoint, models: PreparedModel[], connections: number, headers?: ExtraHeaders): Promise<void> {
   const open = Math.min(connections, 64);
   for (let round = 0; round < 3; round++) {
     await Promise.all(Array.from({ length: open }, async () => {
       try {
-        const res = await pool.request({ method: 'GET', path: `${e.prefix}/v2/health/live` });
+        const res = await pool.request({ method: 'GET', path: `${e.prefix}/v2/health/live`, ...(headers ? { headers: { ...headers } } : {}) });
         await res.body.dump();
       } catch {
         // Only the connection mattered.

@@ -1,5 +1,6 @@
-// Pure decisions about loading a model on demand: when a failed load may be tried again, and
-// whether a request can wait for a load. Plain data in, decision out; the clock is passed in.
+// Pure decisions about loading a model on demand: when a failed load may be tried again, how
+// long a request may wait for a load, and whether it can wait for one. Plain data in, decision
+// out; the clock is passed in.
 
 export interface LoadFailure {
   /** Failed loads in a row. */
@@ -47,4 +48,25 @@ export function recordFailure(f: LoadFailure | undefined, now: number, reason: s
 export function canWaitForLoad(expectedMs: number, waitMs: number, now: number, startedAt?: number): boolean {
   const remaining = expectedMs - (startedAt === undefined ? 0 : now - startedAt);
   return remaining <= waitMs;
+}
+
+/** What bounds a request's wait for its model: its deadline and queue timeout, after its arrival. */
+export interface LoadWaitBounds {
+  /** The request's deadline, ms after arrival (`deadline_ms`); none unless above 0. */
+  deadlineMs?: number;
+  /** The request's queue timeout in ms (Triton's `timeout`, which is in µs, over 1000); none unless above 0. */
+  timeoutMs?: number;
+  /** Clock time (ms) the request arrived. */
+  arrival: number;
+}
+
+/**
+ * How long (ms) a request may wait for its model to load, at clock time `now`: what its deadline
+ * or timeout leaves (the smaller; negative once passed), undefined when it brings neither.
+ */
+export function loadWaitMs(b: LoadWaitBounds, now: number): number | undefined {
+  let wait: number | undefined;
+  if (b.deadlineMs !== undefined && b.deadlineMs > 0) wait = b.deadlineMs - (now - b.arrival);
+  if (b.timeoutMs !== undefined && b.timeoutMs > 0) wait = Math.min(wait ?? Infinity, b.timeoutMs - (now - b.arrival));
+  return wait;
 }

@@ -81,10 +81,10 @@ export class Metrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
-  readonly loadWaits = new Counter({
-    name: 'shoal_model_load_waits_total',
-    help: 'Requests that found their model not loaded and waited for a load (one they started, or one under way): on-demand misses',
-    labelNames: ['model'] as const,
+  readonly lookups = new Counter({
+    name: 'shoal_model_lookups_total',
+    help: 'Inference requests by whether their model was loaded when they came (result="hit") or they waited for a load, one they started or one under way (result="miss")',
+    labelNames: ['model', 'result'] as const,
     registers: [this.registry],
   });
   readonly hostCacheHits = new Counter({

@@ -92,7 +92,7 @@ export async function startServer(options: Partial<ServerOptions> & Pick<ServerO
         metrics.modelLoads.inc({ model: e.model, cause: e.cause, outcome: 'failure' });
         logger.warn({ model: e.model, cause: e.cause, reason: e.reason }, 'model load failed');
       },
-      missed: (e) => metrics.loadWaits.inc({ model: e.model }),
+      lookedUp: (e) => metrics.lookups.inc({ model: e.model, result: e.hit ? 'hit' : 'miss' }),
       evicted: (e) => {
         metrics.modelEvictions.inc({ model: e.model, reason: 'memory' });
         logger.info({ model: e.model, footprint_bytes: e.footprintBytes, for_model: e.forModel }, 'model evicted');

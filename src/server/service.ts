@@ -4,6 +4,7 @@ import type { InferRequest, InferResponse } from '../core/request.js';
 import type { InferenceService, ModelMetadata, ModelStatistics, RepositoryEntry, ServerMetadata } from '../core/service.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ModelConfig } from '../core/model-config.js';
+import { type LoadWaitBounds, loadWaitMs } from '../models/loading.js';
 import type { ModelManager, ModelVersion } from '../models/model-manager.js';
 import { validateRequest } from '../models/validate.js';
 import { renderTritonConfig } from '../repository/render.js';
@@ -99,7 +100,7 @@ export class Service implements InferenceService {
       if (req.tenant !== undefined && !req.tenant.mayUse(req.model)) throw new ShoalError('not_found', `unknown model '${req.model}'`, undefined, 'model_not_permitted');
       // Held until answered, so that no eviction or unload takes the version from under it; a model
       // that is not loaded may be loaded first (on-demand mode), within the request's deadline.
-      const got = this.models.acquire(req.model, req.version, () => loadWaitMs(req, this.clock.now()));
+      const got = this.models.acquire(req.model, req.version, () => loadWaitMs(loadWaitBounds(req), this.clock.now()));
       v = got instanceof Promise ? await got : got;
       held = v;
       const plan = this.planFor(v);
@@ -271,16 +272,16 @@ function schedulingParameters(req: InferRequest): SchedulingParameters {
 }
 
 /**
- * How long (ms) a request may wait for its model to load: what its deadline_ms or timeout leaves
- * (the smaller), undefined when it brings neither. Values that are not valid are left to
- * schedulingParameters, which refuses them once the model is there.
+ * The bounds on a request's wait for its model to load (see loadWaitMs). Values that are not
+ * valid are left to schedulingParameters, which refuses them once the model is there.
  */
-function loadWaitMs(req: InferRequest, now: number): number | undefined {
+function loadWaitBounds(req: InferRequest): LoadWaitBounds {
   const p = req.parameters;
-  let wait: number | undefined;
-  if (typeof p.deadline_ms === 'number' && p.deadline_ms > 0) wait = p.deadline_ms - (now - req.arrivalTime);
-  if (typeof p.timeout === 'number' && p.timeout > 0) wait = Math.min(wait ?? Infinity, p.timeout / 1000 - (now - req.arrivalTime));
-  return wait;
+  return {
+    ...(typeof p.deadline_ms === 'number' && { deadlineMs: p.deadline_ms }),
+    ...(typeof p.timeout === 'number' && { timeoutMs: p.timeout / 1000 }),
+    arrival: req.arrivalTime,
+  };
 }
 
 /** Inputs in the model's order, reshaped where the config says the model wants another shape. */

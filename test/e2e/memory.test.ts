@@ -39,6 +39,13 @@ async function gauge(kind: string): Promise<number> {
   return Number(m?.[1]);
 }
 
+/** Requests for `model` so far that found it loaded (hit) or waited for a load (miss): shoal_model_lookups_total. */
+async function lookups(model: string, result: 'hit' | 'miss'): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const m = new RegExp(`^shoal_model_lookups_total\\{model="${model}",result="${result}"\\} (\\d+)`, 'm').exec(text);
+  return Number(m?.[1] ?? 0);
+}
+
 const row = Array.from({ length: SIZED_INPUT }, (_, i) => (i % 5) - 2);
 
 describe('a repository larger than the memory budget (on-demand mode)', () => {
@@ -85,6 +92,8 @@ describe('a repository larger than the memory budget (on-demand mode)', () => {
     const index = (await (await fetch(`${server.url}/v2/repository/index`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).json()) as Array<{ name: string; state: string }>;
     const cold = index.find((e) => e.state === 'UNAVAILABLE')!.name;
     const before = server.logs.filter((l) => l.msg === 'model loaded' && l.model === cold).length;
+    const missesBefore = await lookups(cold, 'miss');
+    const hitsBefore = await lookups(cold, 'hit');
     const tag = MODELS.find((m) => m.name === cold)!.tag;
     const answers = await Promise.all(Array.from({ length: 6 }, () => infer(cold, row)));
     for (const a of answers) {
@@ -92,6 +101,10 @@ describe('a repository larger than the memory budget (on-demand mode)', () => {
       expect(a.body.outputs![0]!.data[0]).toBeCloseTo(sizedAnswer(tag, row), 3);
     }
     expect(server.logs.filter((l) => l.msg === 'model loaded' && l.model === cold).length).toBe(before + 1);
+    // Every one of them waited for that load: six misses, one load; the next request is a hit.
+    expect(await lookups(cold, 'miss')).toBe(missesBefore + 6);
+    expect((await infer(cold, row)).status).toBe(200);
+    expect(await lookups(cold, 'hit')).toBe(hitsBefore + 1);
   }, 30_000);
 
   it('refuses with a 503 naming the model when the load cannot fit the request deadline', async () => {

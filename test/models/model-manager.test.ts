@@ -98,6 +98,7 @@ async function setup(models: Array<{ name: string; tag: number; config?: string 
   const loads: Array<{ model: string; cause: LoadCause; fromHostCache: boolean }> = [];
   const failures: string[] = [];
   const evictions: string[] = [];
+  const lookups: Array<{ model: string; hit: boolean; joined: boolean }> = [];
   const manager = new ModelManager({
     repository: dir, backend, clock: systemClock, maxQueueSize: 16, cores: 1, controlMode: 'on-demand',
     memoryProbe: () => 0,
@@ -105,12 +106,13 @@ async function setup(models: Array<{ name: string; tag: number; config?: string 
       loaded: (e) => loads.push({ model: e.model, cause: e.cause, fromHostCache: e.fromHostCache }),
       loadFailed: (e) => failures.push(`${e.model}: ${e.reason}`),
       evicted: (e) => evictions.push(e.model),
+      lookedUp: (e) => lookups.push(e),
     },
     ...managerOpts,
   });
   managers.push(manager);
   await manager.loadAll();
-  return { dir, backend, manager, loads, failures, evictions };
+  return { dir, backend, manager, loads, failures, evictions, lookups };
 }
 
 /** Footprint of one sized model file: what the budget counts per model here. */
@@ -148,12 +150,18 @@ describe('ModelManager under a memory budget (on-demand)', () => {
     expect(manager.configOf('m2').input[0]).toMatchObject({ name: 'x', data_type: 'FP32', dims: [SIZED_INPUT] });
   }, 30_000);
 
-  it('shares one load among concurrent first requests', async () => {
-    const { manager, loads } = await setup([{ name: 'm1', tag: 1 }], { memoryBudgetBytes: 10 * SIZE });
+  it('shares one load among concurrent first requests, and reports each of them as a miss', async () => {
+    const { manager, loads, lookups } = await setup([{ name: 'm1', tag: 1 }], { memoryBudgetBytes: 10 * SIZE });
     const got = await Promise.all(Array.from({ length: 5 }, () => manager.acquire('m1')));
     expect(loads).toHaveLength(1);
     expect(new Set(got).size).toBe(1);
+    // The first started the load, the other four joined it.
+    expect(lookups).toEqual([{ model: 'm1', hit: false, joined: false }, ...Array.from({ length: 4 }, () => ({ model: 'm1', hit: false, joined: true }))]);
     for (const v of got) manager.release(v);
+    // A request that finds the model loaded is a hit.
+    manager.release(await manager.acquire('m1'));
+    expect(lookups.at(-1)).toEqual({ model: 'm1', hit: true, joined: false });
+    expect(lookups).toHaveLength(6);
   }, 20_000);
 
   it('fails every waiter of a failed load with its reason, and tries again only after the back-off', async () => {
