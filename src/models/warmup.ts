@@ -2,6 +2,7 @@ import type { BackendSession } from '../backends/backend.js';
 import { type DataType, allocate, numberToHalf } from '../core/datatype.js';
 import type { ModelConfig, ModelWarmup, TensorConfig } from '../core/model-config.js';
 import { type Tensor, elementCount } from '../core/tensor.js';
+import { serverInputs } from '../scheduling/sequence-config.js';
 
 /**
  * Warm-up: requests run on every instance of a freshly loaded version before it takes traffic,
@@ -26,7 +27,8 @@ export function warmupSamples(config: ModelConfig, random: () => number = Math.r
     const dims = (t.reshape?.shape ?? t.dims).map((d) => (d < 0 ? 1 : d));
     return tensor(t.name, t.data_type, batched ? [1, ...dims] : dims, false, random);
   });
-  return [{ name: 'generated: zeros, batch 1', inputs, count: 1, required: false }];
+  // A sequence model's state and constant inputs are the server's: a fresh sequence's values.
+  return [{ name: 'generated: zeros, batch 1', inputs: [...inputs, ...serverInputs(config)], count: 1, required: false }];
 }
 
 function configuredSample(w: ModelWarmup, config: ModelConfig, random: () => number): WarmupSample {

@@ -100,6 +100,24 @@ export function sequenceSchedulerOf(config: ModelConfig, runners: readonly Batch
   });
 }
 
+/**
+ * The inputs the server itself feeds a sequence model for one fresh sequence: every state at its
+ * initial zeros (batch 1 along its batch axis) and the constant inputs. For warm-up, which runs
+ * the session directly and must give it what a first request of a sequence would get.
+ */
+export function serverInputs(config: ModelConfig): Tensor[] {
+  const seq = config.sequence_batching;
+  if (!seq) return [];
+  const states: Tensor[] = [];
+  for (const st of seq.state) {
+    // sequenceSchedulerOf refuses BYTES states when the version loads; there is nothing to warm.
+    if (st.data_type === 'BYTES') continue;
+    const shape = withBatchAxis(st.dims, st.batch_axis, 1);
+    states.push({ name: st.input_name, datatype: st.data_type, shape, data: allocate(st.data_type, elementCount(shape)) });
+  }
+  return [...states, ...seq.constant_input.map(constantTensor)];
+}
+
 function withBatchAxis(dims: readonly number[], axis: number, size: number): number[] {
   return [...dims.slice(0, axis), size, ...dims.slice(axis)];
 }

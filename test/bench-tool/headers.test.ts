@@ -3,11 +3,14 @@
  * sends, metadata included, and never the report; `--deadline-ms` puts parameters.deadline_ms
  * in every request and scores goodput against it.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
-import { benchCommand, benchOptions, parseHeaderFlags, redactedArgs, type RawBenchFlags } from '../../src/bench/command.js';
+import { benchCommand, benchOptions, parseHeaderFlags, redactedArgs, workloadFileOptions, type RawBenchFlags } from '../../src/bench/command.js';
 import { runBench } from '../../src/bench/runner.js';
 
 const KEY = 'secret-key-of-the-test-tenant-0a1b';
@@ -57,8 +60,8 @@ afterEach(async () => {
 async function optionsFrom(args: string[]) {
   const cmd = benchCommand();
   let options: Awaited<ReturnType<typeof benchOptions>> | undefined;
-  cmd.exitOverride().action(async (flags: RawBenchFlags, _c: Command) => {
-    options = await benchOptions(flags);
+  cmd.exitOverride().configureOutput({ writeErr: () => {} }).action(async (flags: RawBenchFlags, c: Command) => {
+    options = flags.workload ? await workloadFileOptions(flags, c) : await benchOptions(flags);
   });
   await cmd.parseAsync(args, { from: 'user' });
   return options!;
@@ -132,6 +135,20 @@ describe('--deadline-ms', () => {
     for (const r of infers) expect(r.body).toContain('"deadline_ms":250');
     // A fast local server answers everything within 250 ms: goodput is scored, and all of it is good.
     expect(report.points[0]!.stats.goodFraction).toBe(1);
+  });
+
+  it('rides on every arrival of a workload file\'s rate curve, which bench plays as a trace', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'shoal-deadline-'));
+    closers.push(() => rm(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'curve.yaml');
+    await writeFile(file, 'models: [toy]\nrate: 20\ndiurnal: { periodS: 4, amplitude: 0.5 }\nduration: 2\nwarmup: 0\n');
+    const o = await optionsFrom(['--workload', file, '--deadline-ms', '75']);
+    expect(o.mode).toBe('trace');
+    expect(o.deadlineMs).toBe(75);
+    expect(o.trace!.length).toBeGreaterThan(10);
+    expect(o.trace!.every((a) => a.deadlineMs === 75)).toBe(true);
+    await writeFile(file, 'models: [toy]\nrate: 20\nsloMs: 40\n');
+    await expect(optionsFrom(['--workload', file, '--deadline-ms', '75'])).rejects.toThrow(/drop the SLO/);
   });
 
   it('is refused with a trace (its rows carry their own deadlines) and with an SLO', async () => {

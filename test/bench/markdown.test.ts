@@ -1,11 +1,18 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { markers, writeSection } from '../../bench/lib/markdown.js';
 
 describe('writeSection', () => {
-  const file = (): string => path.join(mkdtempSync(path.join(tmpdir(), 'shoal-bench-')), 'BENCHMARKS.md');
+  const dirs: string[] = [];
+  const file = (): string => {
+    dirs.push(mkdtempSync(path.join(tmpdir(), 'shoal-bench-')));
+    return path.join(dirs[dirs.length - 1]!, 'BENCHMARKS.md');
+  };
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
   const { start: A, end: Z } = markers('issue2');
 
   it('creates the file with an intro and the marked section', () => {
