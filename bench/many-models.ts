@@ -24,6 +24,7 @@ import { openLoop } from '../src/bench/load.js';
 import { encodeBinary } from '../src/bench/payload.js';
 import { type PointStats, Recorder } from '../src/bench/recorder.js';
 import { integer, substream } from '../src/bench/random.js';
+import type { Pool } from 'undici';
 import { connectionPool, endpoint, sendInfer, type PreparedModel } from '../src/bench/target.js';
 import { type Workload, popularityWeights, workloadArrivals } from '../src/bench/workload.js';
 import { markers, ms, perS, sectionHead, table, writeSection, yes } from './lib/markdown.js';
@@ -146,12 +147,11 @@ interface Point { rate: number; stats: PointStats; window: Scrape; windowS: numb
  * `warmupS` then `windowS` measured; the server's counters are read at the window's start and
  * once every answer is in.
  */
-async function point(server: RunningServer, names: string[], rate: number, warmupS: number, windowS: number, label: string): Promise<Point> {
+async function point(server: RunningServer, pool: Pool, names: string[], rate: number, warmupS: number, windowS: number, label: string): Promise<Point> {
   const warmupMs = warmupS * 1000;
   const endMs = warmupMs + windowS * 1000;
   const workload: Workload = { kind: 'open', process: { kind: 'poisson', ratePerS: rate }, models: names, popularity: { kind: 'zipf', s: 1.0 }, durationMs: endMs };
   const recorder = new Recorder({ windowStartMs: warmupMs, windowEndMs: endMs, binMs: 1000, connections: CONNECTIONS, sloMs: SLO_MS });
-  const pool = connectionPool(endpoint(server.url), CONNECTIONS, REQUEST_TIMEOUT_MS);
   const t0 = performance.now();
   // The counters are read when the window opens and when it closes, so loads, evictions and load
   // time are the window's, as the requests are (an overloaded server still loads after it).
@@ -166,7 +166,6 @@ async function point(server: RunningServer, names: string[], rate: number, warmu
     await openLoop(workloadArrivals(workload, seed), { pool, models: prepared(server.url, names), recorder, now: () => performance.now() - t0 });
   } finally {
     clearInterval(ticker);
-    await pool.close();
   }
   // The last answer can come in before the window's end (its last arrival falls a little short of it).
   const left = endMs - (performance.now() - t0);
@@ -213,7 +212,7 @@ function shortfall(s: PointStats): string | undefined {
   const why: string[] = [];
   if (s.latencyMs.p99 > SLO_MS) why.push(`p99 ${s.latencyMs.p99.toFixed(0)} ms`);
   if (good < SUSTAIN_FRACTION) why.push(`${pct(good)} within ${SLO_MS} ms`);
-  if (why.length > 0 && s.errorCount > 0) why.push(`${s.errorCount} errors`);
+  if (why.length > 0 && s.errorCount > 0) why.push(`errors: ${(trouble(s) ?? '').slice(0, 160)}`);
   return why.length > 0 ? why.join(', ') : undefined;
 }
 
@@ -230,16 +229,24 @@ async function ceiling(repo: string, names: string[]): Promise<Ceiling> {
     say(`ceiling: ready in ${startS.toFixed(0)} s, ${s.models} models loaded, ${mib(s.resident)} measured`);
     if (s.models !== names.length) throw new Error(`only ${s.models} of ${names.length} models loaded at start (see ${server.logFile})`);
     await settle(server, names);
-    const points: SearchPoint[] = [];
-    const opts = { start: settings.startRate, maxTrials: settings.maxTrials, resolution: 1.2, minRate: 1 };
-    for (let rate = nextRate(points, opts); rate !== undefined; rate = nextRate(points, opts)) {
-      const p = await point(server, names, rate, settings.pointWarmupS, settings.pointS, `ceiling ${rate}/s`);
-      const why = shortfall(p.stats);
-      say(`  ceiling ${rate}/s: p50 ${ms(p.stats.latencyMs?.p50, 1)} ms, p99 ${ms(p.stats.latencyMs?.p99, 1)} ms, ${pct(p.stats.goodFraction)} within ${SLO_MS} ms, ${p.stats.errorCount} errors → ${why ? `not sustained (${why})` : 'sustained'}${p.stats.generatorKeptUp ? '' : '; generator behind'}`);
-      points.push({ rate, pass: why === undefined, stats: p.stats, ...(why ? { why } : {}) });
+    // One pool for the whole search, opened (and both processes' code warmed) by an unrecorded
+    // point at half the first rate: otherwise the first trial alone pays for opening connections.
+    const pool = connectionPool(endpoint(server.url), CONNECTIONS, REQUEST_TIMEOUT_MS);
+    try {
+      await point(server, pool, names, settings.startRate / 2, 0, settings.pointWarmupS, 'ceiling warm-up');
+      const points: SearchPoint[] = [];
+      const opts = { start: settings.startRate, maxTrials: settings.maxTrials, resolution: 1.2, minRate: 1 };
+      for (let rate = nextRate(points, opts); rate !== undefined; rate = nextRate(points, opts)) {
+        const p = await point(server, pool, names, rate, settings.pointWarmupS, settings.pointS, `ceiling ${rate}/s`);
+        const why = shortfall(p.stats);
+        say(`  ceiling ${rate}/s: p50 ${ms(p.stats.latencyMs?.p50, 1)} ms, p99 ${ms(p.stats.latencyMs?.p99, 1)} ms, ${pct(p.stats.goodFraction)} within ${SLO_MS} ms, ${p.stats.errorCount} errors → ${why ? `not sustained (${why})` : 'sustained'}${p.stats.generatorKeptUp ? '' : '; generator behind'}`);
+        points.push({ rate, pass: why === undefined, stats: p.stats, ...(why ? { why } : {}) });
+      }
+      const best = bestRate(points);
+      return { startS, meanFootprint: s.resident / s.models, loaded: s.models, points, unbounded: points.every((p) => p.pass), ...(best !== undefined ? { best } : {}) };
+    } finally {
+      await pool.close();
     }
-    const best = bestRate(points);
-    return { startS, meanFootprint: s.resident / s.models, loaded: s.models, points, unbounded: points.every((p) => p.pass), ...(best !== undefined ? { best } : {}) };
   } finally {
     await server.stop();
   }
@@ -255,7 +262,8 @@ async function policyRun(repo: string, names: string[], policy: PolicyRow['polic
       log: `many-models-${policy}-${rate}.log`,
       args: ['--log-level', 'warn', '--memory-budget', String(budget), '--host-cache', HOST_CACHE, '--eviction-policy', policy],
     });
-    const p = await point(server, names, rate, settings.warmupS, settings.durationS, `${policy} ${rate}/s`);
+    const pool = connectionPool(endpoint(server.url), CONNECTIONS, REQUEST_TIMEOUT_MS);
+    const p = await point(server, pool, names, rate, settings.warmupS, settings.durationS, `${policy} ${rate}/s`).finally(() => pool.close());
     say(`  ${policy} ${rate}/s: hit rate ${pct(hitRate(p))}, ${perS(loadsPerMin(p))} loads/min, p50 ${ms(p.stats.latencyMs?.p50, 1)} ms, p99 ${ms(p.stats.latencyMs?.p99, 1)} ms, ${pct(p.stats.goodFraction)} within ${SLO_MS} ms, ${p.stats.errorCount} errors${p.stats.errorCount ? ` (${trouble(p.stats)})` : ''}`);
     return { policy, rate, why, point: p };
   } catch (e) {
