@@ -26,6 +26,12 @@ export interface InferRequest {
   traceId: string;
   /** Aborted when the client goes away; work not yet started is then skipped. */
   signal?: AbortSignal;
+  /**
+   * Whether the client has gone away, as a cheap read: the scheduler polls it for every waiting
+   * request on every decision, where making each request's `signal` would cost far more (see
+   * the HTTP adapter). Absent: the scheduler reads `signal`.
+   */
+  readonly cancelled?: boolean;
   /** Who sent it, as the adapter authenticated them; absent when the server has no tenants. */
   tenant?: TenantIdentity;
 }

@@ -21,7 +21,8 @@ export interface Job {
   inputs: Tensor[];
   batchSize: number;
   shapeKey: string;
-  signal?: AbortSignal;
+  /** True once the request's client has gone away: a job still waiting is then dropped unrun. Read only for jobs that have waited. */
+  readonly cancelled?: boolean;
   /** Clock time (ms) the request arrived; timeouts and deadlines count from here. Absent: when submitted. */
   arrival?: number;
   /** Triton's `priority`: 1 the highest; 0 or absent: the model's default level. */
@@ -168,15 +169,14 @@ export class ModelScheduler implements Scheduler {
   }
 
   /**
-   * Rejects queued jobs whose signal has aborted. The job submitted in this same call is left to
-   * the next look: its caller has just handed it in, a disconnect can be learned only once the
-   * event loop turns, and reading a signal may be what makes it (the HTTP adapter makes them on
-   * first read, as they are dear), so a job that runs at once never has one made.
+   * Rejects queued jobs whose client has gone. The job submitted in this same call is left to
+   * the next look: its caller has just handed it in, and a disconnect can be learned only once
+   * the event loop turns; so a job that runs at once is never asked.
    */
   private dropCancelled(fresh: Waiting | undefined): void {
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const w = this.queue[i]!;
-      if (w !== fresh && w.job.signal?.aborted) {
+      if (w !== fresh && w.job.cancelled) {
         this.queue.splice(i, 1);
         this.answer(w, () => w.reject(new ShoalError('cancelled', 'the client closed the connection before the request ran')));
       }

@@ -189,7 +189,7 @@ export class SequenceScheduler implements Scheduler {
   private dropCancelled(fresh: Waiting | undefined): void {
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const w = this.queue[i]!;
-      if (w !== fresh && w.job.signal?.aborted) {
+      if (w !== fresh && w.job.cancelled) {
         this.queue.splice(i, 1);
         this.settle(w, () => w.reject(new ShoalError('cancelled', 'the client closed the connection before the request ran')));
       }

@@ -43,6 +43,19 @@ export class Metrics {
     registers: [this.registry],
     collect: () => this.inflight.set(this.inflightRequests),
   });
+  /** Where the queue-depth gauge reads each loaded version's waiting requests at scrape time; set by the server. */
+  queueDepths: () => Iterable<{ model: string; version: string; depth: number }> = () => [];
+  readonly queueDepth: Gauge<'model' | 'version'> = new Gauge({
+    name: 'shoal_queue_depth',
+    help: "Requests waiting in each loaded model version's queue, at scrape time",
+    labelNames: ['model', 'version'] as const,
+    registers: [this.registry],
+    collect: () => {
+      // Reset first, so that an unloaded version's series goes instead of freezing at its last depth.
+      this.queueDepth.reset();
+      for (const q of this.queueDepths()) this.queueDepth.set({ model: q.model, version: q.version }, q.depth);
+    },
+  });
   readonly modelState = new Gauge({
     name: 'shoal_model_state',
     help: '1 for the state each model is in, 0 for the others',
@@ -81,12 +94,12 @@ export class Metrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
-  readonly lookups = new Counter({
-    name: 'shoal_model_lookups_total',
-    help: 'Inference requests by whether their model was loaded when they came (result="hit") or they waited for a load, one they started or one under way (result="miss")',
-    labelNames: ['model', 'result'] as const,
-    registers: [this.registry],
-  });
+  /** Every inference request adds one, so series are looked up once per model (see SeriesCounter). */
+  readonly lookups = new SeriesCounter<'model' | 'result'>(
+    this.registry,
+    'shoal_model_lookups_total',
+    'Inference requests by whether their model was loaded when they came (result="hit") or they waited for a load, one they started or one under way (result="miss")',
+  );
   readonly hostCacheHits = new Counter({
     name: 'shoal_host_cache_hits_total',
     help: 'Model loads that took the model file from the host cache instead of the disk',

@@ -11,7 +11,7 @@ import type { TenantsConfig } from '../tenants/config.js';
 import { exposureProblem } from '../tenants/exposure.js';
 import { Tenants } from '../tenants/tenants.js';
 import type { Limits } from '../protocol/kserve/decode.js';
-import { Metrics } from './metrics.js';
+import { type CounterSeries, Metrics } from './metrics.js';
 import { Service } from './service.js';
 
 export interface ServerOptions {
@@ -68,6 +68,13 @@ export async function startServer(options: Partial<ServerOptions> & Pick<ServerO
   if (exposed) throw new Error(exposed);
   const logger = pino({ level: opts.logLevel, base: { service: 'shoal' } }, opts.logDestination ?? process.stdout);
   const metrics = new Metrics();
+  // Every inference request is a lookup; its series is found once per model, not per request.
+  const hitSeries = new Map<string, CounterSeries>();
+  const lookupHits = (model: string): CounterSeries => {
+    let s = hitSeries.get(model);
+    if (!s) hitSeries.set(model, (s = metrics.lookups.series({ model, result: 'hit' })));
+    return s;
+  };
   const models = new ModelManager({
     repository: opts.modelRepository,
     backend: new OnnxBackend(),
@@ -92,7 +99,7 @@ export async function startServer(options: Partial<ServerOptions> & Pick<ServerO
         metrics.modelLoads.inc({ model: e.model, cause: e.cause, outcome: 'failure' });
         logger.warn({ model: e.model, cause: e.cause, reason: e.reason }, 'model load failed');
       },
-      lookedUp: (e) => metrics.lookups.inc({ model: e.model, result: e.hit ? 'hit' : 'miss' }),
+      lookedUp: (e) => (e.hit ? lookupHits(e.model) : metrics.lookups.series({ model: e.model, result: 'miss' })).inc(),
       evicted: (e) => {
         metrics.modelEvictions.inc({ model: e.model, reason: 'memory' });
         logger.info({ model: e.model, footprint_bytes: e.footprintBytes, for_model: e.forModel }, 'model evicted');
@@ -101,6 +108,7 @@ export async function startServer(options: Partial<ServerOptions> & Pick<ServerO
   });
   metrics.memorySource = () => models.memory();
   const service = new Service(models, metrics, systemClock);
+  metrics.queueDepths = () => models.loaded().map((v) => ({ model: v.name, version: v.version, depth: v.scheduler.queueDepth }));
   const auth: TenantAuth | undefined = opts.tenants && {
     tenants: new Tenants(opts.tenants),
     // Never the key: at most the first digits of its SHA-256, enough to tell one bad key from another.

@@ -177,9 +177,9 @@ export class Service implements InferenceService {
 }
 
 /**
- * A request's job for the scheduler. Its `signal` is the request's, read only when the scheduler
- * asks: an adapter may make the signal on first read (HTTP does, since it is dear), and a job
- * that runs without waiting never needs it.
+ * A request's job for the scheduler. Whether it is `cancelled` is read only when the scheduler
+ * asks, from the request's cheap flag where the adapter gives one, else from its signal (which
+ * an adapter may make on first read).
  */
 class RequestJob implements Job {
   readonly arrival: number;
@@ -203,8 +203,9 @@ class RequestJob implements Job {
     this.tenant = request.tenant;
   }
 
-  get signal(): AbortSignal | undefined {
-    return this.request.signal;
+  get cancelled(): boolean {
+    const r = this.request;
+    return r.cancelled ?? r.signal?.aborted ?? false;
   }
 }
 

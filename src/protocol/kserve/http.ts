@@ -258,6 +258,11 @@ class HttpInferRequest implements InferRequest {
     return (this.#signal ??= abortOnDisconnect(this.#res));
   }
 
+  /** The client closed the connection before its reply was written. Cheap: no signal is made. */
+  get cancelled(): boolean {
+    return (this.#res.destroyed && !this.#res.writableFinished) || this.#signal?.aborted === true;
+  }
+
   set signal(signal: AbortSignal | undefined) {
     this.#signal = signal;
   }
