@@ -244,7 +244,7 @@ export class ModelManager {
     if (backoff > 0) {
       throw new ShoalError('unavailable', `model '${entry.name}' failed to load (${entry.failure!.reason}); it is tried again in ${Math.ceil(backoff / 1000)} s`, Math.ceil(backoff / 1000), 'load_backoff');
     }
-    if (!canWaitForLoad(expected, waitMs, now)) throw loadingRefusal(entry.name, expected, waitMs);
+    const fits = canWaitForLoad(expected, waitMs, now);
     const source = entry.source!;
     // A load queued behind another one (a startup or explicit load) may find the model ready.
     const promise = this.order.serialize(entry.name, () => (entry.state === 'READY' ? Promise.resolve() : this.loadFrom(source, 'on-demand', true))).then(() => {
@@ -255,6 +255,9 @@ export class ModelManager {
       if (entry.loading?.promise === promise) entry.loading = undefined;
     };
     promise.then(clear, clear);
+    // A request that cannot wait is refused, but the load goes on: otherwise a model that loads
+    // slower than its clients' deadlines would never be loaded on demand, and stay cold for ever.
+    if (!fits) throw loadingRefusal(entry.name, expected, waitMs);
     return promise;
   }
 
@@ -300,7 +303,7 @@ export class ModelManager {
 function loadingRefusal(name: string, expectedMs: number, waitMs: number): ShoalError {
   return new ShoalError(
     'unavailable',
-    `model '${name}' is loading: it needs about ${Math.ceil(expectedMs)} ms more, and the request may wait only ${Math.max(0, Math.floor(waitMs))} ms`,
+    `model '${name}' is loading: it needs about ${Math.ceil(expectedMs)} ms more, and the request may wait only ${Math.max(0, Math.floor(waitMs))} ms; retry once it is loaded`,
     Math.max(1, Math.ceil(expectedMs / 1000)),
     'loading',
   );

@@ -113,5 +113,16 @@ describe('a repository larger than the memory budget (on-demand mode)', () => {
     const r = await infer(cold, row, { deadline_ms: 1 });
     expect(r.status).toBe(503);
     expect(r.body.error).toMatch(new RegExp(`model '${cold}' is loading`));
+    // The refused request still started the load, so the model does not stay cold for clients
+    // whose deadlines are all shorter than a load: a later request finds it loaded.
+    const giveUp = Date.now() + 20_000;
+    let state = '';
+    while (state !== 'READY' && Date.now() < giveUp) {
+      const rows = (await (await fetch(`${server.url}/v2/repository/index`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).json()) as Array<{ name: string; state: string }>;
+      state = rows.find((e) => e.name === cold)?.state ?? '';
+      if (state !== 'READY') await new Promise((res) => setTimeout(res, 50));
+    }
+    expect(state).toBe('READY');
+    expect((await infer(cold, row, { deadline_ms: 5_000 })).status).toBe(200);
   });
 });
