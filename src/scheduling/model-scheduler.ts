@@ -9,7 +9,8 @@ import { type Padding, concatBatch, paddedLengths, splitBatch } from './batch.js
 import { LatencyProfile } from './profile.js';
 import { ResponseOrder } from './response-order.js';
 import { NO_LIMITS, type QueueRules } from './rules.js';
-import { type Instances, admissionView, finish, instances, rearm, step } from './step.js';
+import { type Instances, admissionView, finish, instances, step, takeCancelled } from './step.js';
+import { WakeTimer } from './wake-timer.js';
 
 /** Runs one batch; an instance runs one at a time. */
 export interface BatchRunner {
@@ -87,8 +88,7 @@ export class ModelScheduler implements Scheduler {
   /** Which instances are busy and with what batch (for predicting when they free up). */
   private readonly slots: Instances;
   private nextSeq = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private timerAt = Infinity;
+  private readonly wake: WakeTimer;
   private runningJobs = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly rules: QueueRules;
@@ -101,6 +101,7 @@ export class ModelScheduler implements Scheduler {
 
   constructor(private readonly runners: readonly BatchRunner[], private readonly opts: SchedulerOptions) {
     this.slots = instances(runners.length);
+    this.wake = new WakeTimer(opts.clock, () => this.pump());
     this.rules = opts.rules ?? {
       priorityLevels: 0, defaultLevel: 1, defaultRules: NO_LIMITS, levelRules: {}, defaultDeadlineMs: 0, maxQueueSize: opts.maxQueueSize ?? 0,
     };
@@ -164,34 +165,13 @@ export class ModelScheduler implements Scheduler {
     const plan = step(this.queue, this.slots, this.opts.batching, now, this.profile);
     for (const { item: w, refusal: r } of plan.refused) this.answer(w, () => w.reject(new ShoalError(r.kind, r.message, undefined, r.reason)));
     for (const d of plan.dispatched) void this.execute(d.instance, d.batch, d.rows, now);
-    this.armTimer(plan.wakeAt);
+    this.wake.arm(plan.wakeAt);
     this.notifyIdle();
   }
 
-  /**
-   * Rejects queued jobs whose client has gone. The job submitted in this same call is left to
-   * the next look: its caller has just handed it in, and a disconnect can be learned only once
-   * the event loop turns; so a job that runs at once is never asked.
-   */
+  /** Answers, without running them, the waiting jobs whose client has gone (see takeCancelled). */
   private dropCancelled(fresh: Waiting | undefined): void {
-    for (let i = this.queue.length - 1; i >= 0; i--) {
-      const w = this.queue[i]!;
-      if (w !== fresh && w.job.cancelled) {
-        this.queue.splice(i, 1);
-        this.answer(w, () => w.reject(new ShoalError('cancelled', 'the client closed the connection before the request ran')));
-      }
-    }
-  }
-
-  private armTimer(at: number | undefined): void {
-    if (!rearm(this.timerAt, at)) return;
-    clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timerAt = Infinity;
-      this.timer = undefined;
-      this.pump();
-    }, Math.max(0, at - this.opts.clock.now()));
+    for (const w of takeCancelled(this.queue, fresh)) this.answer(w, () => w.reject(clientGone()));
   }
 
   /** `step` has marked the instance busy with this batch. */
@@ -238,4 +218,9 @@ export class ModelScheduler implements Scheduler {
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
+}
+
+/** The answer to a request whose client left before it ran. */
+export function clientGone(): ShoalError {
+  return new ShoalError('cancelled', 'the client closed the connection before the request ran');
 }

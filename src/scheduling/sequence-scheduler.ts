@@ -3,10 +3,11 @@ import { allocate } from '../core/datatype.js';
 import { ShoalError, invalid } from '../core/errors.js';
 import { type Tensor, elementCount } from '../core/tensor.js';
 import { concatAlong, concatBatch, sliceAlong, splitBatch } from './batch.js';
-import type { BatchRunner, Job, JobResult, Scheduler } from './model-scheduler.js';
+import { type BatchRunner, type Job, type JobResult, type Scheduler, clientGone } from './model-scheduler.js';
 import type { BatchingConfig, PendingRequest } from './policy.js';
 import { SequenceBook, type SequenceControl, type SequenceId, type SequenceLimits, describeSequence, runnable } from './sequence.js';
-import { type Instances, finish, instances, rearm, step, takeSeqs } from './step.js';
+import { type Instances, finish, instances, step, takeCancelled, takeSeqs } from './step.js';
+import { WakeTimer } from './wake-timer.js';
 
 /** One implicit state tensor as the scheduler handles it. */
 export interface StateSpec {
@@ -58,13 +59,14 @@ export class SequenceScheduler implements Scheduler {
   private readonly running = new Set<SequenceId>();
   private readonly stateOutputs: Set<string>;
   private nextSeq = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private timerAt = Infinity;
+  private readonly wake: WakeTimer;
   private runningJobs = 0;
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly runners: readonly BatchRunner[], private readonly opts: SequenceSchedulerOptions) {
     this.slots = instances(runners.length);
+    // An idle sequence's expiry alone must not keep the process alive.
+    this.wake = new WakeTimer(opts.clock, () => this.pump(), false);
     this.book = new SequenceBook(opts.limits);
     this.stateOutputs = new Set(opts.states.map((s) => s.output));
   }
@@ -129,7 +131,7 @@ export class SequenceScheduler implements Scheduler {
     }
     const expiry = this.book.nextExpiry();
     if (expiry !== undefined) wakeAt = Math.min(wakeAt ?? Infinity, expiry);
-    this.armTimer(wakeAt);
+    this.wake.arm(wakeAt);
     this.notifyIdle();
   }
 
@@ -185,28 +187,9 @@ export class SequenceScheduler implements Scheduler {
     for (const id of this.book.expire(now)) this.states.delete(id);
   }
 
-  /** Waiting requests whose client went away are answered without running; see ModelScheduler for why `fresh` is skipped. */
+  /** Answers, without running them, the waiting requests whose client has gone (see takeCancelled). */
   private dropCancelled(fresh: Waiting | undefined): void {
-    for (let i = this.queue.length - 1; i >= 0; i--) {
-      const w = this.queue[i]!;
-      if (w !== fresh && w.job.cancelled) {
-        this.queue.splice(i, 1);
-        this.settle(w, () => w.reject(new ShoalError('cancelled', 'the client closed the connection before the request ran')));
-      }
-    }
-  }
-
-  private armTimer(at: number | undefined): void {
-    if (!rearm(this.timerAt, at)) return;
-    clearTimeout(this.timer);
-    this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timerAt = Infinity;
-      this.timer = undefined;
-      this.pump();
-    }, Math.max(0, at - this.opts.clock.now()));
-    // An idle sequence's expiry alone must not keep the process alive.
-    this.timer.unref();
+    for (const w of takeCancelled(this.queue, fresh)) this.settle(w, () => w.reject(clientGone()));
   }
 
   private notifyIdle(): void {

@@ -94,3 +94,19 @@ export function takeSeqs<T extends { seq: number }>(queue: T[], seqs: readonly n
   queue.length = kept;
   return batch;
 }
+
+/**
+ * Takes out of the queue the requests whose client has gone, to be answered without running.
+ * `fresh`, the request handed in by the same call, is left to the next look: a disconnect can be
+ * learned only once the event loop turns, so a request that runs at once is never asked.
+ */
+export function takeCancelled<T extends { readonly job: { readonly cancelled?: boolean } }>(queue: T[], fresh?: T): T[] {
+  const gone: T[] = [];
+  let kept = 0;
+  for (const w of queue) {
+    if (w !== fresh && w.job.cancelled) gone.push(w);
+    else queue[kept++] = w;
+  }
+  queue.length = kept;
+  return gone;
+}

@@ -9,21 +9,7 @@ import { VirtualClock } from '../../src/core/clock.js';
 import { ShoalError } from '../../src/core/errors.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import { type BatchRunner, type Job, ModelScheduler } from '../../src/scheduling/model-scheduler.js';
-
-const tensor = (v: number): Tensor => ({ name: 'x', datatype: 'FP32', shape: [1], data: Float32Array.of(v) });
-
-/** A runner whose batches finish when the test says so. */
-class HeldRunner implements BatchRunner {
-  runs: number[] = [];
-  private release: Array<() => void> = [];
-  run(inputs: Tensor[]): Promise<Tensor[]> {
-    this.runs.push((inputs[0]!.data as Float32Array)[0]!);
-    return new Promise((resolve) => this.release.push(() => resolve(inputs)));
-  }
-  finishOne(): void {
-    this.release.shift()?.();
-  }
-}
+import { HeldRunner, tensor, tick } from '../support/held-runner.js';
 
 /** A job that counts how often it is asked whether its client has gone. */
 class LazyJob implements Job {
@@ -41,8 +27,6 @@ class LazyJob implements Job {
 const scheduler = (runner: BatchRunner) => new ModelScheduler([runner], {
   outputNames: ['x'], batching: { maxBatchSize: 0 }, maxQueueSize: 10, clock: new VirtualClock(),
 });
-
-const tick = () => new Promise((r) => setImmediate(r));
 
 describe('ModelScheduler and cancelled jobs', () => {
   it('does not ask a job that runs at once', async () => {

@@ -4,25 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/core/clock.js';
-import type { Tensor } from '../../src/core/tensor.js';
-import { type BatchRunner, type Job, ModelScheduler } from '../../src/scheduling/model-scheduler.js';
-
-const tensor = (v: number): Tensor => ({ name: 'x', datatype: 'FP32', shape: [1], data: Float32Array.of(v) });
-
-/** Runs one batch at a time and records its first value; a batch ends when the test finishes it. */
-class HeldRunner implements BatchRunner {
-  runs: number[] = [];
-  private release: Array<() => void> = [];
-  run(inputs: Tensor[]): Promise<Tensor[]> {
-    this.runs.push((inputs[0]!.data as Float32Array)[0]!);
-    return new Promise((resolve) => this.release.push(() => resolve(inputs)));
-  }
-  finishOne(): void {
-    this.release.shift()?.();
-  }
-}
-
-const tick = () => new Promise((r) => setImmediate(r));
+import { type Job, ModelScheduler } from '../../src/scheduling/model-scheduler.js';
+import { HeldRunner, tensor, tick } from '../support/held-runner.js';
 
 describe('ModelScheduler with tenants', () => {
   it('serves a quiet tenant between a noisy tenant\'s queued requests, and each tenant its own urgent request first', async () => {
