@@ -100,13 +100,13 @@ export class Service implements InferenceService {
       if (req.tenant !== undefined && !req.tenant.mayUse(req.model)) throw new ShoalError('not_found', `unknown model '${req.model}'`, undefined, 'model_not_permitted');
       // Held until answered, so that no eviction or unload takes the version from under it; a model
       // that is not loaded may be loaded first (on-demand mode), within the request's deadline.
-      const got = this.models.acquire(req.model, req.version, () => loadWaitMs(loadWaitBounds(req), this.clock.now()));
+      const params = schedulingParameters(req);
+      const got = this.models.acquire(req.model, req.version, () => loadWaitMs(loadWaitBounds(req, params), this.clock.now()));
       v = got instanceof Promise ? await got : got;
       held = v;
       const plan = this.planFor(v);
       const rows = validateRequest(req, v.config);
       const inputs = toModelInputs(req.inputs, v.config, plan.batched);
-      const params = schedulingParameters(req);
       const sequence = sequenceControl(req, plan.sequenced, v.name);
       const result = await v.scheduler.submit(new RequestJob(inputs, rows, shapeKey(inputs, plan.batched, v.scheduler.padding), req, params, sequence));
       const totalMs = this.clock.now() - req.arrivalTime;
@@ -272,15 +272,11 @@ function schedulingParameters(req: InferRequest): SchedulingParameters {
   return out;
 }
 
-/**
- * The bounds on a request's wait for its model to load (see loadWaitMs). Values that are not
- * valid are left to schedulingParameters, which refuses them once the model is there.
- */
-function loadWaitBounds(req: InferRequest): LoadWaitBounds {
-  const p = req.parameters;
+/** The bounds on a request's wait for its model to load (see loadWaitMs), from its parsed parameters. */
+function loadWaitBounds(req: InferRequest, params: SchedulingParameters): LoadWaitBounds {
   return {
-    ...(typeof p.deadline_ms === 'number' && { deadlineMs: p.deadline_ms }),
-    ...(typeof p.timeout === 'number' && { timeoutMs: p.timeout / 1000 }),
+    ...(params.deadline !== undefined && { deadlineMs: params.deadline / 1000 }),
+    ...(params.timeout !== undefined && { timeoutMs: params.timeout / 1000 }),
     arrival: req.arrivalTime,
   };
 }

@@ -3,27 +3,23 @@
  * through the real HTTP adapter and scheduler: the adapter's cheap `cancelled` flag is what the
  * scheduler polls.
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/server.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { type ExampleServer, serveExamples } from '../support/example-server.js';
 import { get } from '../support/client.js';
 
 const SIDE = 960;
 
 describe('a queued request whose client disconnects', () => {
-  let dir: string;
+  let examples: ExampleServer;
   let server: RunningServer;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'shoal-cancel-'));
-    await cp(path.join(inject('exampleRepository'), 'ocr_det'), path.join(dir, 'ocr_det'), { recursive: true });
-    server = await startServer({ modelRepository: dir, httpPort: 0, logLevel: 'silent' });
+    examples = await serveExamples(inject('exampleRepository'), ['ocr_det']);
+    server = examples.server;
   });
   afterAll(async () => {
-    await server?.close();
-    await rm(dir, { recursive: true, force: true });
+    await examples?.close();
   });
 
   const body = (() => {

@@ -3,26 +3,22 @@
  * scheduler could not see coming (here the model's first request, before any compute time is
  * known), as opposed to the ones it refuses in advance (shoal_refusals_total, reason deadline).
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/server.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { type ExampleServer, serveExamples } from '../support/example-server.js';
 import { get, post } from '../support/client.js';
 
 const SIDE = 960;
 
 describe('deadline misses', () => {
-  let dir: string;
+  let examples: ExampleServer;
   let server: RunningServer;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'shoal-miss-'));
-    await cp(path.join(inject('exampleRepository'), 'ocr_det'), path.join(dir, 'ocr_det'), { recursive: true });
-    server = await startServer({ modelRepository: dir, httpPort: 0, logLevel: 'silent' });
+    examples = await serveExamples(inject('exampleRepository'), ['ocr_det']);
+    server = examples.server;
   });
   afterAll(async () => {
-    await server?.close();
-    await rm(dir, { recursive: true, force: true });
+    await examples?.close();
   });
 
   const infer = async (parameters: Record<string, unknown>) => {
