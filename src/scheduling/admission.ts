@@ -38,6 +38,11 @@ export interface QueueSummary {
   instances: number;
   /** How queued rows will be batched, to predict the work ahead. */
   batching: BatchingConfig;
+  /**
+   * Ms by which recent requests finished later than predicted (lateness.ts), added to a
+   * prediction before it is held against a deadline; absent: 0.
+   */
+  marginMs?: number;
 }
 
 export type Admission =
@@ -81,17 +86,24 @@ export function admit(queue: QueueSummary, request: Arrival, rules: QueueRules, 
       return { admitted: false, kind: 'deadline_exceeded', reason: 'deadline', message: `${promised} passed before it was queued` };
     }
     const own = profile?.estimate(request.batchSize);
-    if (waitMs !== undefined && own !== undefined && now + waitMs + own > ticket.deadline) {
+    const margin = queue.marginMs ?? 0;
+    if (waitMs !== undefined && own !== undefined) ticket.predictedFinish = now + waitMs + own;
+    if (waitMs !== undefined && own !== undefined && now + waitMs + own + margin > ticket.deadline) {
       // Refused requests never run, so a prediction learnt under a load that has since gone would
       // refuse everything for ever. An idle model whose profile has not been fed for a while lets
       // one request through to measure it again (a circuit breaker's half-open state).
-      if (isIdle(queue) && stale(profile, now)) return { admitted: true, ticket: { ...ticket, probe: true } };
+      // Its prediction is the stale one on trial, so it teaches the lateness margin nothing.
+      if (isIdle(queue) && stale(profile, now)) {
+        const { predictedFinish: _, ...probe } = ticket;
+        return { admitted: true, ticket: { ...probe, probe: true } };
+      }
       const instances = queue.instances === 1 ? '1 instance' : `${queue.instances} instances`;
+      const late = margin > 0 ? `, then ${fmt(margin)} by which recent requests finished later than predicted` : '';
       return {
         admitted: false, kind: 'deadline_exceeded', reason: 'deadline',
-        message: `${promised} cannot be met: predicted to finish ${fmt(now + waitMs + own - request.arrival)} after arrival ` +
+        message: `${promised} cannot be met: predicted to finish ${fmt(now + waitMs + own + margin - request.arrival)} after arrival ` +
           `(${fmt(waitMs)} for the work ahead of it, ${ahead.length} queued and ${queue.running.length} running on ${instances}, ` +
-          `then ${fmt(own)} compute for ${rows(request.batchSize)})`,
+          `then ${fmt(own)} compute for ${rows(request.batchSize)}${late})`,
       };
     }
   }

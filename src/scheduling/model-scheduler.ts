@@ -9,7 +9,8 @@ import { type Padding, concatBatch, paddedLengths, splitBatch } from './batch.js
 import { LatencyProfile } from './profile.js';
 import { ResponseOrder } from './response-order.js';
 import { NO_LIMITS, type QueueRules } from './rules.js';
-import { type Instances, admissionView, finish, instances, step, takeCancelled } from './step.js';
+import { type Instances, admissionView, finish, instances, recordLateness, step, takeCancelled } from './step.js';
+import { Lateness } from './lateness.js';
 import { WakeTimer } from './wake-timer.js';
 
 /** Runs one batch; an instance runs one at a time. */
@@ -98,6 +99,8 @@ export class ModelScheduler implements Scheduler {
   private readonly held = new Map<number, () => void>();
   /** Virtual start times for tenants' requests (weighted fair queuing). */
   private readonly fair = new FairShare();
+  /** How much later than predicted requests finish, as admission's margin. */
+  private readonly lateness = new Lateness();
 
   constructor(private readonly runners: readonly BatchRunner[], private readonly opts: SchedulerOptions) {
     this.slots = instances(runners.length);
@@ -128,7 +131,7 @@ export class ModelScheduler implements Scheduler {
     const level = tenant === undefined ? undefined : resolveLevel(job.priority, this.rules);
     const fairTag = typeof level === 'number' ? this.fair.startTag(level, tenant!.name, this.queue) : undefined;
     const a = admit(
-      admissionView(this.queue, this.slots, this.opts.batching),
+      admissionView(this.queue, this.slots, this.opts.batching, this.lateness.marginMs(now)),
       {
         arrival, batchSize: job.batchSize, priority: job.priority,
         timeoutMicroseconds: job.timeoutMicroseconds, deadlineMicroseconds: job.deadlineMicroseconds,
@@ -183,8 +186,10 @@ export class ModelScheduler implements Scheduler {
       const padding = batch.length > 1 ? this.opts.padding : undefined;
       const inputs = concatBatch(batch.map((w) => w.job.inputs), padding);
       const outputs = await this.runners[instance]!.run(inputs, this.opts.outputNames);
-      const computeMs = this.opts.clock.now() - start;
-      this.profile.observe(totalRows, computeMs, this.opts.clock.now());
+      const end = this.opts.clock.now();
+      const computeMs = end - start;
+      this.profile.observe(totalRows, computeMs, end);
+      recordLateness(this.lateness, batch, end);
       this.opts.onBatch?.(totalRows, computeMs);
       const parts = splitBatch(outputs, rows, padding, padding && batch.map((w) => paddedLengths(w.job.inputs, padding)));
       batch.forEach((w, k) => this.answer(w, () => w.resolve({ outputs: parts[k]!, queueMs: dispatchedAt - w.arrival, computeMs, batchRows: totalRows })));

@@ -33,6 +33,11 @@ export interface PendingRequest {
    * not dropped on a prediction, only once its deadline has passed.
    */
   probe?: boolean;
+  /**
+   * Clock time admission predicted it would finish (without any margin), to learn how late
+   * finishes run (lateness.ts); absent when there was no prediction.
+   */
+  predictedFinish?: number;
   /** The tenant it came for; absent without tenants. */
   tenant?: string;
   /**
@@ -44,7 +49,7 @@ export interface PendingRequest {
 }
 
 /** What admission settles for a request; the caller stores it on the PendingRequest. */
-export type Ticket = Pick<PendingRequest, 'priority' | 'deadline' | 'timeoutAt' | 'timeoutAction' | 'probe' | 'tenant' | 'fairTag'>;
+export type Ticket = Pick<PendingRequest, 'priority' | 'deadline' | 'timeoutAt' | 'timeoutAction' | 'probe' | 'predictedFinish' | 'tenant' | 'fairTag'>;
 
 /** A batch on a busy instance, to predict when that instance frees up. */
 export interface RunningBatch {

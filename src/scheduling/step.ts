@@ -1,5 +1,6 @@
 import type { QueueSummary } from './admission.js';
 import { type BatchingConfig, type PendingRequest, type Refusal, type RunningBatch, schedule } from './policy.js';
+import type { Lateness } from './lateness.js';
 import type { LatencyEstimator } from './profile.js';
 
 /**
@@ -27,8 +28,13 @@ export function runningBatches(inst: Instances): RunningBatch[] {
 }
 
 /** What admission sees of a queue (see `admit`). */
-export function admissionView(queue: readonly PendingRequest[], inst: Instances, batching: BatchingConfig): QueueSummary {
-  return { pending: queue, running: runningBatches(inst), instances: inst.busy.length, batching };
+export function admissionView(queue: readonly PendingRequest[], inst: Instances, batching: BatchingConfig, marginMs = 0): QueueSummary {
+  return { pending: queue, running: runningBatches(inst), instances: inst.busy.length, batching, marginMs };
+}
+
+/** Feeds `lateness` with how late each request of a finished batch came in against its predicted finish. */
+export function recordLateness(lateness: Lateness, batch: readonly PendingRequest[], finishedAt: number): void {
+  for (const r of batch) if (r.predictedFinish !== undefined) lateness.observe(finishedAt - r.predictedFinish, finishedAt);
 }
 
 export interface Step<T> {

@@ -13,6 +13,7 @@ import { Tenants } from '../tenants/tenants.js';
 import type { Limits } from '../protocol/kserve/decode.js';
 import { type CounterSeries, Metrics } from './metrics.js';
 import { Service } from './service.js';
+import { LogSampler, type Suppressed } from './log-sampler.js';
 
 export interface ServerOptions {
   modelRepository: string;
@@ -118,6 +119,21 @@ export async function startServer(options: Partial<ServerOptions> & Pick<ServerO
     },
   };
 
+  // Failed inference requests are logged, but under overload only a sample of each kind is (log-sampler.ts).
+  type FailureLine = { request_id: string; tenant: string | undefined; model: string; version: string | undefined; status: number; ms: number; error: string | undefined };
+  const failures = new LogSampler<FailureLine>();
+  const writeFailure = (line: FailureLine): void => {
+    if (line.status >= 500) logger.warn(line, 'inference failed');
+    else logger.info(line, 'inference refused');
+  };
+  const writeHeldBack = (held: Suppressed<FailureLine>[]): void => {
+    for (const h of held) {
+      const { request_id: _, ms: __, ...like } = h.example;
+      logger[like.status >= 500 ? 'warn' : 'info']({ ...like, suppressed: h.count }, `${h.count} more like this were not logged one by one`);
+    }
+  };
+  const heldBackTimer = setInterval(() => writeHeldBack(failures.flush(Date.now())), 1000).unref();
+
   let traceSeq = 0;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -147,11 +163,16 @@ export async function startServer(options: Partial<ServerOptions> & Pick<ServerO
         metrics.tenantRequests.inc({ tenant: done.tenant, outcome: done.errorKind ?? 'success' });
         if (done.reason !== undefined) metrics.tenantRefusals.inc({ tenant: done.tenant, reason: done.reason });
       }
-      if (done.status < 400 && !logger.isLevelEnabled('debug')) return;
-      const line = { request_id: done.traceId, tenant: done.tenant, model: done.model, version: done.version, status: done.status, ms: done.endTime - done.arrivalTime, error: done.error };
-      if (done.status >= 500) logger.warn(line, 'inference failed');
-      else if (done.status >= 400) logger.info(line, 'inference refused');
-      else logger.debug(line, 'inference');
+      const debug = logger.isLevelEnabled('debug');
+      if (done.status < 400 && !debug) return;
+      const line: FailureLine = { request_id: done.traceId, tenant: done.tenant, model: done.model, version: done.version, status: done.status, ms: done.endTime - done.arrivalTime, error: done.error };
+      if (done.status < 400) logger.debug(line, 'inference');
+      else if (debug) writeFailure(line);
+      else {
+        const sampled = failures.offer(`${done.model}\u0000${done.status}\u0000${done.reason ?? done.errorKind ?? ''}`, line, Date.now());
+        writeHeldBack(sampled.closed);
+        if (sampled.write) writeFailure(line);
+      }
     },
   });
   // With tenants, metrics name every model and tenant, so only admin tenants may read them.
@@ -190,6 +211,8 @@ export async function startServer(options: Partial<ServerOptions> & Pick<ServerO
       clearInterval(reaper);
       await models.unloadAll();
       metrics.stop();
+      clearInterval(heldBackTimer);
+      writeHeldBack(failures.flush(Date.now()));
       logger.info('stopped');
     })();
     return closing;

@@ -2,7 +2,7 @@
  * One model on one simulated node: its queue and instances, driven exactly as the live
  * ModelScheduler drives them. Admission is `admit`, each decision is `step` (which asks the
  * policy `schedule`), the wake-up timer follows `rearm`, each finished batch feeds a
- * LatencyProfile, and preserve_ordering releases answers through ResponseOrder. The only
+ * LatencyProfile and the admission margin (Lateness), and preserve_ordering releases answers through ResponseOrder. The only
  * differences are the ones of a simulation: a batch takes what the cost model says instead
  * of running, and a timer is an event in the queue instead of a setTimeout.
  */
@@ -12,7 +12,8 @@ import type { BatchingConfig, PendingRequest } from '../scheduling/policy.js';
 import { LatencyProfile } from '../scheduling/profile.js';
 import { ResponseOrder } from '../scheduling/response-order.js';
 import type { QueueRules } from '../scheduling/rules.js';
-import { type Instances, admissionView, finish, instances, rearm, step } from '../scheduling/step.js';
+import { type Instances, admissionView, finish, instances, rearm, recordLateness, step } from '../scheduling/step.js';
+import { Lateness } from '../scheduling/lateness.js';
 import { CostModel, type ModelCost, batchingConfig, profilePoints, queueRules } from './cost-model.js';
 
 /** A request in the simulation: the queue's PendingRequest plus where it came from. */
@@ -69,6 +70,7 @@ export class ModelQueue {
   private readonly batching: BatchingConfig;
   private readonly rules: QueueRules;
   private readonly profile: LatencyProfile;
+  private readonly lateness = new Lateness();
   private readonly order: ResponseOrder | undefined;
   private readonly held = new Map<number, { r: SimRequest; refusal?: SimRefusal }>();
   private nextSeq = 0;
@@ -101,7 +103,7 @@ export class ModelQueue {
 
   arrive(r: SimRequest, now: number): void {
     const p = r.params;
-    const a = admit(admissionView(this.queue, this.slots, this.batching), {
+    const a = admit(admissionView(this.queue, this.slots, this.batching, this.lateness.marginMs(now)), {
       arrival: r.arrival, batchSize: r.batchSize,
       ...(p ? { priority: p.priority, timeoutMicroseconds: p.timeoutMicroseconds, deadlineMicroseconds: p.deadlineMicroseconds } : {}),
     }, this.rules, this.profile, now);
@@ -126,6 +128,7 @@ export class ModelQueue {
     const batch = this.running[instance]!;
     const started = this.slots.running[instance]!;
     this.profile.observe(started.rows, now - started.startedAt, now);
+    recordLateness(this.lateness, batch, now);
     this.engine.ran(this.node, started.startedAt, now);
     for (const r of batch) this.settle(r, now);
     this.running[instance] = undefined;

@@ -112,6 +112,19 @@ describe('admit: deadlines', () => {
     expect(admit(busy, at(10, { deadlineMicroseconds: 30000 }), rules(), profile, 10).admitted).toBe(true);
   });
 
+  it('adds the margin by which recent requests finished late, and records the raw prediction on the ticket', () => {
+    // Predicted 30 ms after arrival; in time for a 32 ms deadline alone, not with a 3 ms margin.
+    const tight = at(10, { deadlineMicroseconds: 32000 });
+    expect(admit(busy, tight, rules(), profile, 10)).toMatchObject({ admitted: true, ticket: { deadline: 42, predictedFinish: 40 } });
+    expect(admit({ ...busy, marginMs: 3 }, tight, rules(), profile, 10)).toEqual({
+      admitted: false, kind: 'deadline_exceeded', reason: 'deadline',
+      message: 'its deadline 32 ms after arrival cannot be met: predicted to finish 33 ms after arrival ' +
+        '(20 ms for the work ahead of it, 3 queued and 1 running on 1 instance, then 10 ms compute for 1 row, ' +
+        'then 3 ms by which recent requests finished later than predicted)',
+    });
+    expect(admit({ ...busy, marginMs: 2 }, tight, rules(), profile, 10).admitted).toBe(true);
+  });
+
   it('shares the work ahead among the instances', () => {
     expect(admit({ ...busy, instances: 2 }, at(10, { deadlineMicroseconds: 25000 }), rules(), profile, 10).admitted).toBe(true);
   });
