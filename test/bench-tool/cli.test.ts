@@ -44,7 +44,7 @@ describe('shoal bench CLI against shoal', () => {
     const r = JSON.parse(await readFile(json, 'utf8')) as BenchReport;
     expect(r).toMatchObject({ tool: 'shoal bench', schema: 1, target: { url: server.url, binary: true } });
     expect(r.settings).toMatchObject({ mode: 'rate', arrival: 'poisson', seed: 7, durationS: 0.8, warmupS: 0.2, sloMs: 2000, popularity: { kind: 'zipf', s: 1 } });
-    expect(r.target.models.map((m) => [m.name, m.inputs.map((t) => t.shape)])).toEqual([['add_sub', [[1, 16], [1, 16]]], ['mlp', [[1, 64]]]]);
+    expect(r.target.models.map((m) => [m.name, m.inputs.map((t) => t.shape)])).toEqual([['add_sub', [[1, 16], [1, 16]]], ['mlp', [[1, 256]]]]);
     expect(r.points.map((p) => p.rate)).toEqual([20, 40]);
     for (const p of r.points) {
       const s = p.stats;

@@ -43,7 +43,7 @@ const ids = (shape: number[], seed: number, vocab: number): Tensor => {
 const CASES: Array<{ model: string; inputs: Tensor[] }> = [
   { model: 'add_sub', inputs: [randomTensor('INPUT0', 'FP32', [3, 16], 1), randomTensor('INPUT1', 'FP32', [3, 16], 2)] },
   { model: 'identity', inputs: DATATYPES.map((dt, i) => randomTensor(`INPUT_${dt}`, dt, [6], 10 + i)) },
-  { model: 'mlp', inputs: [randomTensor('input', 'FP32', [4, 64], 3)] },
+  { model: 'mlp', inputs: [randomTensor('input', 'FP32', [4, 256], 3)] },
   { model: 'cnn', inputs: [randomTensor('input', 'FP32', [2, 1, 28, 28], 4)] },
   {
     model: 'text_encoder',

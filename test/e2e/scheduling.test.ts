@@ -12,6 +12,9 @@ import type { ModelStatistics } from '../../src/core/service.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import { type RunningServer, startServer } from '../../src/server/server.js';
 import { get, inferJson, post } from '../support/client.js';
+import { MLP_SIZES } from '../../src/onnx/examples/mlp.js';
+
+const MLP_IN = MLP_SIZES.input;
 
 const SIDE = 640;
 const OCR_HEADER = Buffer.from(JSON.stringify({
@@ -22,11 +25,11 @@ const OCR_BODY = Buffer.concat([OCR_HEADER, Buffer.from(new Float32Array(3 * SID
 const OCR_HEADERS = { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(OCR_HEADER.length) };
 
 const mlpInput = (seed: number): Tensor => ({
-  name: 'input', datatype: 'FP32', shape: [1, 64], data: Float32Array.from({ length: 64 }, (_, i) => Math.sin(seed * 64 + i)),
+  name: 'input', datatype: 'FP32', shape: [1, MLP_IN], data: Float32Array.from({ length: MLP_IN }, (_, i) => Math.sin(seed * MLP_IN + i)),
 });
 const json = (b: Buffer) => JSON.parse(b.toString()) as Record<string, unknown>;
 const small = (extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ ...extra, inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: new Array(64).fill(0.5) }] });
+  JSON.stringify({ ...extra, inputs: [{ name: 'input', datatype: 'FP32', shape: [1, MLP_IN], data: new Array(MLP_IN).fill(0.5) }] });
 
 describe('scheduling in the live server', () => {
   let dir: string;
@@ -50,7 +53,7 @@ describe('scheduling in the live server', () => {
     await cp(path.join(examples, 'mlp'), path.join(dir, 'mlp'), { recursive: true });
     await writeFile(path.join(dir, 'mlp', 'config.yaml'), [
       'max_batch_size: 32',
-      'input: [{ name: input, data_type: TYPE_FP32, dims: [64] }]',
+      `input: [{ name: input, data_type: TYPE_FP32, dims: [${MLP_IN}] }]`,
       'output: [{ name: logits, data_type: TYPE_FP32, dims: [10] }]',
       'dynamic_batching: { max_queue_delay_microseconds: 20000 }',
       '',

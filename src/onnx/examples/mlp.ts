@@ -1,32 +1,40 @@
 import { ModelBuilder, attr, seededRandom, uniform } from '../builder.js';
 import type { GeneratedExample } from './example.js';
 
-export const MLP_SIZES = { input: 64, hidden: 128, classes: 10 } as const;
+/**
+ * Widths from input to logits. Sized like a small tabular or ranking model (about 9 M
+ * weights, 36 MB), big enough that computing it costs more than carrying a request to it: with
+ * a toy MLP (64→128→10, 10 k weights, 15 µs a run) every request's HTTP work dwarfed the
+ * model's, so batching, which only saves model work, could not show in a server's throughput.
+ */
+export const MLP_SIZES = { input: 256, hidden: [2048, 2048, 2048], classes: 10 } as const;
 
 /**
- * The MLP's parameters for a seed, laid out as torch.nn.Linear does ([out, in], hence
- * transB=1 in the Gemm nodes). Pure, so tests can run a reference forward pass on the
- * very weights the generator writes.
+ * The MLP's parameters for a seed, one layer after another, laid out as torch.nn.Linear does
+ * ([out, in], hence transB=1 in the Gemm nodes). Pure, so tests can run a reference forward
+ * pass on the very weights the generator writes.
  */
-export interface MlpWeights {
-  w1: Float32Array; // [hidden, input]
-  b1: Float32Array; // [hidden]
-  w2: Float32Array; // [classes, hidden]
-  b2: Float32Array; // [classes]
+export interface MlpLayer {
+  /** [out, in] */
+  weight: Float32Array;
+  bias: Float32Array;
+  in: number;
+  out: number;
 }
 
-export function mlpWeights(seed: number): MlpWeights {
-  const { input, hidden, classes } = MLP_SIZES;
+export function mlpWidths(): number[] {
+  return [MLP_SIZES.input, ...MLP_SIZES.hidden, MLP_SIZES.classes];
+}
+
+export function mlpWeights(seed: number): MlpLayer[] {
   const random = seededRandom(seed, 'mlp');
-  // Uniform ±1/sqrt(fan_in), torch's default for Linear: keeps activations near unit scale.
-  const bound1 = 1 / Math.sqrt(input);
-  const bound2 = 1 / Math.sqrt(hidden);
-  return {
-    w1: uniform(random, hidden * input, bound1),
-    b1: uniform(random, hidden, bound1),
-    w2: uniform(random, classes * hidden, bound2),
-    b2: uniform(random, classes, bound2),
-  };
+  const widths = mlpWidths();
+  return widths.slice(1).map((out, k) => {
+    const fanIn = widths[k]!;
+    // Uniform ±1/sqrt(fan_in), torch's default for Linear: keeps activations near unit scale.
+    const bound = 1 / Math.sqrt(fanIn);
+    return { weight: uniform(random, out * fanIn, bound), bias: uniform(random, out, bound), in: fanIn, out };
+  });
 }
 
 export const mlp: GeneratedExample = {
@@ -37,19 +45,19 @@ export const mlp: GeneratedExample = {
     output: [{ name: 'logits', datatype: 'FP32', dims: [MLP_SIZES.classes] }],
   },
   build(seed) {
-    const { input, hidden, classes } = MLP_SIZES;
-    const w = mlpWeights(seed);
-    const b = new ModelBuilder('mlp', 'Gemm(64→128) + Relu → Gemm(128→10)');
-    b.input('input', 'FP32', ['batch', input]);
+    const widths = mlpWidths();
+    const layers = mlpWeights(seed);
+    const b = new ModelBuilder('mlp', `Gemm layers ${widths.join('→')}, Relu between them`);
+    b.input('input', 'FP32', ['batch', MLP_SIZES.input]);
     const linear = { transB: attr.int(1) };
-    const fc1 = b.op('Gemm', ['input',
-      b.initializer('fc1.weight', 'FP32', [hidden, input], w.w1),
-      b.initializer('fc1.bias', 'FP32', [hidden], w.b1)], linear);
-    const act = b.op('Relu', [fc1]);
-    b.node('Gemm', [act,
-      b.initializer('fc2.weight', 'FP32', [classes, hidden], w.w2),
-      b.initializer('fc2.bias', 'FP32', [classes], w.b2)], ['logits'], linear);
-    b.output('logits', 'FP32', ['batch', classes]);
+    let x = 'input';
+    layers.forEach((l, k) => {
+      const last = k === layers.length - 1;
+      const inputs = [x, b.initializer(`fc${k + 1}.weight`, 'FP32', [l.out, l.in], l.weight), b.initializer(`fc${k + 1}.bias`, 'FP32', [l.out], l.bias)];
+      if (last) b.node('Gemm', inputs, ['logits'], linear);
+      else x = b.op('Relu', [b.op('Gemm', inputs, linear)]);
+    });
+    b.output('logits', 'FP32', ['batch', MLP_SIZES.classes]);
     return b.toBytes();
   },
 };
