@@ -16,7 +16,12 @@ import { bucketQuantile, diffHistogram, parseHistogram, type HistogramSnapshot }
 // ---------------------------------------------------------------------------------------
 // Round trip
 
-export const TARGETS = ['shoal-json', 'shoal-binary', 'bare-json'] as const;
+/**
+ * naive-json is a reference, not judged: node:http calling onnxruntime on the event loop for
+ * every request (bench/baselines/naive-server.ts). Its ratio to bare is the part of the round
+ * trip that running the model at all costs, which no server can go below.
+ */
+export const TARGETS = ['shoal-json', 'shoal-binary', 'bare-json', 'naive-json'] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export interface RoundTripOptions {
@@ -34,8 +39,8 @@ export interface RoundTripResult {
   /** Per target, each figure the median of that figure over the rounds; count is the total. */
   latency: Record<TargetName, RoundFigures>;
   /** Median over rounds of shoal's p50 ÷ bare's p50 in the same round: the judged figure. */
-  ratio: { json: number; binary: number };
-  roundRatios: { json: number[]; binary: number[] };
+  ratio: { json: number; binary: number; naive: number };
+  roundRatios: { json: number[]; binary: number[]; naive: number[] };
 }
 
 const median = (xs: number[]): number => {
@@ -70,17 +75,17 @@ function identityInputs(): Tensor[][] {
 }
 
 /**
- * Rounds alternate between the three targets, and the order rotates each round, so a burst
+ * Rounds alternate between the targets, and the order rotates each round, so a burst
  * of noise from the shared machine lands on all of them rather than on one; the ratio is
  * taken within each round and the median of those reported.
  */
-export async function roundTrip(urls: { shoal: string; bare: string }, opts: RoundTripOptions): Promise<RoundTripResult> {
+export async function roundTrip(urls: { shoal: string; bare: string; naive: string }, opts: RoundTripOptions): Promise<RoundTripResult> {
   const inputs = identityInputs();
-  const urlOf = (t: TargetName): string => (t === 'bare-json' ? urls.bare : urls.shoal);
+  const urlOf = (t: TargetName): string => (t === 'bare-json' ? urls.bare : t === 'naive-json' ? urls.naive : urls.shoal);
   const binaryOf = (t: TargetName): boolean => t === 'shoal-binary';
   for (const t of TARGETS) await checkEcho(urlOf(t), inputs, binaryOf(t));
   const rounds = Object.fromEntries(TARGETS.map((t) => [t, [] as PointStats[]])) as Record<TargetName, PointStats[]>;
-  const roundRatios = { json: [] as number[], binary: [] as number[] };
+  const roundRatios = { json: [] as number[], binary: [] as number[], naive: [] as number[] };
   for (let r = 0; r < opts.rounds; r++) {
     for (let k = 0; k < TARGETS.length; k++) {
       const t = TARGETS[(r + k) % TARGETS.length]!;
@@ -92,6 +97,7 @@ export async function roundTrip(urls: { shoal: string; bare: string }, opts: Rou
     const p50 = (t: TargetName): number => rounds[t].at(-1)!.latencyMs!.p50;
     roundRatios.json.push(p50('shoal-json') / p50('bare-json'));
     roundRatios.binary.push(p50('shoal-binary') / p50('bare-json'));
+    roundRatios.naive.push(p50('naive-json') / p50('bare-json'));
   }
   for (const t of TARGETS) await checkEcho(urlOf(t), inputs, binaryOf(t));
   const figures = (ss: PointStats[]): RoundFigures => ({
@@ -103,7 +109,7 @@ export async function roundTrip(urls: { shoal: string; bare: string }, opts: Rou
     count: ss.reduce((a, s) => a + s.ok, 0),
   });
   const latency = Object.fromEntries(TARGETS.map((t) => [t, figures(rounds[t])])) as Record<TargetName, RoundFigures>;
-  return { options: opts, latency, ratio: { json: median(roundRatios.json), binary: median(roundRatios.binary) }, roundRatios };
+  return { options: opts, latency, ratio: { json: median(roundRatios.json), binary: median(roundRatios.binary), naive: median(roundRatios.naive) }, roundRatios };
 }
 
 // ---------------------------------------------------------------------------------------

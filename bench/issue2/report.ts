@@ -35,6 +35,7 @@ const LABEL: Record<TargetName, string> = {
   'shoal-json': 'shoal, JSON',
   'shoal-binary': 'shoal, binary',
   'bare-json': 'bare node:http, JSON',
+  'naive-json': 'naive node:http + session.run, JSON (reference)',
 };
 
 const f3 = (x: number): string => x.toFixed(3);
@@ -73,10 +74,13 @@ function body(r: Issue2Report): string[] {
       [
         ['JSON', ratio(rt.ratio.json), range(rt.roundRatios.json), `≤ ${ratio(TARGET.jsonRatio)}`, yes(v.json)],
         ['binary', ratio(rt.ratio.binary), range(rt.roundRatios.binary), `≤ ${ratio(TARGET.binaryRatio)}`, yes(v.binary)],
+        ['naive server, JSON (reference, not judged)', ratio(rt.ratio.naive), range(rt.roundRatios.naive), '–', '–'],
       ],
     ),
     '',
-    'The ratio is taken within each round (the three targets ran back to back) and the target judged on the median of those ratios.',
+    'The ratio is taken within each round (the targets ran back to back) and the target judged on the median of those ratios. ' +
+      'The naive server (bench/baselines/naive-server.ts: node:http, JSON.parse, `session.run` on the event loop, JSON.stringify; no validation, queue, metrics or binary tensors) ' +
+      'shows what running the model through onnxruntime-node adds to the bare round trip by itself, with nothing else a server does around it.',
     '',
     `#### Event-loop lag: \`${lagOpts?.model ?? 'cnn'}\`, \`shoal bench\` closed loop of ${lagOpts?.connections ?? '?'} clients sending binary requests, ${(lagOpts?.durationS ?? 0).toFixed(1)} s per batch size`,
     '',
