@@ -9,6 +9,8 @@ import { bestRate, nextRate, type Trial } from '../lib/rate-search.js';
 
 export const P99_OBJECTIVE_MS = 50;
 export const HINT_CLIENTS = 32;
+/** The search stops once the failing rate is within this factor of the passing one: the ratio of two searches is this coarse. */
+export const SEARCH_RESOLUTION = 1.08;
 
 export interface SearchPoint extends Trial { stats: PointStats; why?: string }
 
@@ -40,7 +42,7 @@ export async function searchRate(url: string, m: { model: string; dim?: number }
   const common = { url, model: m.model, binary: true, ...(m.dim !== undefined ? { dim: m.dim } : {}) };
   const hint = await measure({ ...common, mode: 'concurrency', level: HINT_CLIENTS, durationS: o.hintS, warmupS: o.warmupS });
   const points: SearchPoint[] = [];
-  const settings = { start: Math.max(10, hint.throughputPerS / 2), maxTrials: o.maxTrials, resolution: 1.15, minRate: 5 };
+  const settings = { start: Math.max(10, hint.throughputPerS / 2), maxTrials: o.maxTrials, resolution: SEARCH_RESOLUTION, minRate: 5 };
   for (let rate = nextRate(points, settings); rate !== undefined; rate = nextRate(points, settings)) {
     const stats = await measure({ ...common, mode: 'rate', level: rate, durationS: o.pointS, warmupS: o.warmupS });
     const why = failure(stats);

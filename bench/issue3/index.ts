@@ -24,7 +24,7 @@ export async function runIssue3(ctx: SectionContext): Promise<string> {
   await prepareIssue3Repository(repos.on, true);
   const pointS = ctx.quick ? 1 : 3;
   const warmupS = ctx.quick ? 0.3 : 1;
-  const search: SearchSettings = { pointS, warmupS, maxTrials: ctx.quick ? 2 : 7, hintS: ctx.quick ? 0.5 : 2 };
+  const search: SearchSettings = { pointS, warmupS, maxTrials: ctx.quick ? 2 : 9, hintS: ctx.quick ? 0.5 : 2 };
   const report: Issue3Report = { date: new Date(), quick: ctx.quick, command: ctx.command, pointS, warmupS, batching: [], fullOverloadS: FULL_OVERLOAD_S };
   const servers: RunningServer[] = [];
   try {

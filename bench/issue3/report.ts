@@ -2,7 +2,7 @@
  * Issue 3's section: batching off vs on, the CNN against the engine, and overload.
  */
 import { mib, ms, perS, ratio, sectionHead, table, yes } from '../lib/markdown.js';
-import { HINT_CLIENTS, P99_OBJECTIVE_MS, type BatchingResult } from './batching.js';
+import { HINT_CLIENTS, P99_OBJECTIVE_MS, SEARCH_RESOLUTION, type BatchingResult } from './batching.js';
 import { ENGINE_TARGET, type CnnCeiling } from './engine.js';
 import { CAPACITY_CLIENTS, OVERLOAD, type OverloadResult } from './overload.js';
 import { DYNAMIC_BATCHING } from './repos.js';
@@ -59,7 +59,7 @@ function batchingLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[
     `#### (a) Dynamic batching off vs on: highest Poisson rate with p99 < ${P99_OBJECTIVE_MS} ms`,
     '',
     `Two shoal servers from the same build: the example configs (no \`dynamic_batching\`: each request runs alone) and the same with \`dynamic_batching: ${JSON.stringify(DYNAMIC_BATCHING)}\`. ` +
-      `\`shoal bench\` sends batch-1 binary requests with Poisson arrivals, ${r.pointS} s per rate after ${r.warmupS} s of warm-up. The search starts at half the rate a closed loop of ${HINT_CLIENTS} clients reaches, doubles or halves until one rate passes and a higher one fails, then bisects geometrically to within 15% (bench/lib/rate-search.ts). A rate passes when p99 < ${P99_OBJECTIVE_MS} ms and no request failed; latency counts from each request's intended send time, so when the generator fell behind (marked) its lateness is in the p99. Target: with batching ≥ ${BATCHING_TARGET}× without.`,
+      `\`shoal bench\` sends batch-1 binary requests with Poisson arrivals, ${r.pointS} s per rate after ${r.warmupS} s of warm-up. The search starts at half the rate a closed loop of ${HINT_CLIENTS} clients reaches, doubles or halves until one rate passes and a higher one fails, then bisects geometrically to within ${Math.round((SEARCH_RESOLUTION - 1) * 100)}% (bench/lib/rate-search.ts). A rate passes when p99 < ${P99_OBJECTIVE_MS} ms and no request failed; latency counts from each request's intended send time, so when the generator fell behind (marked) its lateness is in the p99. Target: with batching ≥ ${BATCHING_TARGET}× without.`,
     '',
     ...table(['Model, config', 'closed-loop req/s', 'best rate /s', 'p99 ms there', 'p50 ms there', 'on ÷ off', 'rates tried (/s)'], rows),
     '',
