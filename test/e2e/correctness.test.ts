@@ -10,6 +10,7 @@ import type { Tensor } from '../../src/core/tensor.js';
 import { type RunningServer, startServer } from '../../src/server/server.js';
 import { inferBinary, inferJson, rawBytes } from '../support/client.js';
 import { randomTensor } from '../support/data.js';
+import { CNN_INPUT } from '../../src/onnx/examples/cnn.js';
 
 const ORT_TYPE: Record<DataType, ort.Tensor.Type> = {
   BOOL: 'bool', UINT8: 'uint8', UINT16: 'uint16', UINT32: 'uint32', UINT64: 'uint64', INT8: 'int8', INT16: 'int16',
@@ -44,7 +45,7 @@ const CASES: Array<{ model: string; inputs: Tensor[] }> = [
   { model: 'add_sub', inputs: [randomTensor('INPUT0', 'FP32', [3, 16], 1), randomTensor('INPUT1', 'FP32', [3, 16], 2)] },
   { model: 'identity', inputs: DATATYPES.map((dt, i) => randomTensor(`INPUT_${dt}`, dt, [6], 10 + i)) },
   { model: 'mlp', inputs: [randomTensor('input', 'FP32', [4, 256], 3)] },
-  { model: 'cnn', inputs: [randomTensor('input', 'FP32', [2, 1, 28, 28], 4)] },
+  { model: 'cnn', inputs: [randomTensor('input', 'FP32', [2, ...CNN_INPUT], 4)] },
   {
     model: 'text_encoder',
     inputs: [ids([2, 7], 5, 1000), { name: 'attention_mask', datatype: 'INT64', shape: [2, 7], data: BigInt64Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0], BigInt) }],

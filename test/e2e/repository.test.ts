@@ -11,6 +11,7 @@ import type { ModelStatistics } from '../../src/core/service.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import { type RunningServer, startServer } from '../../src/server/server.js';
 import { get, inferJson, post } from '../support/client.js';
+import { CNN_INPUT } from '../../src/onnx/examples/cnn.js';
 
 const ADD_INPUTS: Tensor[] = [
   { name: 'INPUT0', datatype: 'FP32', shape: [1, 16], data: new Float32Array(16).fill(2) },
@@ -154,7 +155,7 @@ describe('model repository over HTTP', () => {
   it('reloads a model whose config was fixed on disk', async () => {
     await writeFile(path.join(dir, 'typo', 'config.yaml'), 'max_batch_size: 4\n');
     expect((await post(`${server.url}/v2/repository/models/typo/load`, '')).status).toBe(200);
-    const r = await post(`${server.url}/v2/models/typo/infer`, JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 1, 28, 28], data: new Array(2 * 784).fill(0.1) }] }));
+    const r = await post(`${server.url}/v2/models/typo/infer`, JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [2, ...CNN_INPUT], data: new Array(2 * CNN_INPUT.reduce((a, b) => a * b, 1)).fill(0.1) }] }));
     expect(r.status, r.body.toString()).toBe(200);
     expect((json(r.body).outputs as Array<{ shape: number[] }>)[0]!.shape).toEqual([2, 10]);
   });

@@ -5,6 +5,7 @@ import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32, uniform } from '../../src/onnx/builder.js';
 import { writeExampleRepository } from '../../src/onnx/examples.js';
+import { CNN_INPUT } from '../../src/onnx/examples/cnn.js';
 import { MLP_SIZES, mlpWeights } from '../../src/onnx/examples/mlp.js';
 import { decodeModel } from '../../src/onnx/proto.js';
 
@@ -124,11 +125,12 @@ describe('mlp', () => {
 describe('cnn', () => {
   it('gives a batch of two the same logits as two single runs', async () => {
     const session = await open('cnn');
-    const images = uniform(mulberry32(6), 2 * 28 * 28, 1);
-    const both = (await session.run({ input: f32(images, [2, 1, 28, 28]) })).logits!;
+    const per = CNN_INPUT.reduce((a, b) => a * b, 1);
+    const images = uniform(mulberry32(6), 2 * per, 1);
+    const both = (await session.run({ input: f32(images, [2, ...CNN_INPUT]) })).logits!;
     expect(both.dims).toEqual([2, 10]);
     for (let n = 0; n < 2; n++) {
-      const one = (await session.run({ input: f32(images.slice(n * 784, (n + 1) * 784), [1, 1, 28, 28]) })).logits!;
+      const one = (await session.run({ input: f32(images.slice(n * per, (n + 1) * per), [1, ...CNN_INPUT]) })).logits!;
       const row = (both.data as Float32Array).subarray(n * 10, (n + 1) * 10);
       expect(maxAbsDiff(row, one.data as Float32Array)).toBeLessThan(1e-6);
     }

@@ -12,6 +12,7 @@ import { DATATYPES } from '../../src/core/datatype.js';
 import { ShoalError } from '../../src/core/errors.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import { randomTensor } from '../support/data.js';
+import { CNN_INPUT } from '../../src/onnx/examples/cnn.js';
 
 type Placed = BackendSession & { placed: { inline: number; worker: number } };
 
@@ -99,7 +100,7 @@ describe('the measured choice', () => {
   it('keeps a batch that takes longer than the cap on the worker', async () => {
     const session = await load('cnn');
     try {
-      const input = randomTensor('input', 'FP32', [32, 1, 28, 28], 5);
+      const input = randomTensor('input', 'FP32', [32, ...CNN_INPUT], 5);
       for (let i = 0; i < 20; i++) await session.run([input], ['logits']);
       expect(session.placed.inline).toBe(0);
     } finally {
