@@ -8,7 +8,19 @@ import type { GraphOptimizationLevel } from '../core/model-config.js';
  */
 export interface Backend {
   readonly name: string;
+  /**
+   * Loads may overlap; a session's `footprintBytes` is only its own when its load ran alone (the
+   * caller's to arrange: resident-memory growth is process-wide).
+   */
   load(spec: LoadSpec): Promise<BackendSession>;
+  /**
+   * Gets ready for the next loads ahead of time (OnnxBackend: starts spare worker threads), so
+   * that they do not pay for it. It takes memory, so a caller measuring a load does not run it
+   * meanwhile. Optional.
+   */
+  prepare?(): Promise<void>;
+  /** Ends what `prepare` and unloads left idle (spare worker threads); later loads still work. Optional. */
+  close?(): Promise<void>;
 }
 
 export interface LoadSpec {

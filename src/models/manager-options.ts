@@ -17,6 +17,13 @@ export const MODEL_CONTROL_MODES: readonly ModelControlMode[] = ['none', 'explic
 
 export type LoadCause = 'startup' | 'explicit' | 'on-demand';
 
+/**
+ * Two: a load is mostly CPU (creating the session, pre-packing weights), and on the 2-core
+ * machine this was measured on a third would only queue for the cores; two let a small model's
+ * reload pass a large one's instead of waiting behind it.
+ */
+export const DEFAULT_CONCURRENT_LOADS = 2;
+
 /** What the manager reports, for metrics and logs. */
 export interface ModelManagerEvents {
   loaded?(e: { model: string; cause: LoadCause; ms: number; footprintBytes: number; fromHostCache: boolean }): void;
@@ -47,6 +54,8 @@ export interface ModelManagerOptions {
   hostCacheBytes?: number;
   backoff?: BackoffOptions;
   events?: ModelManagerEvents;
+  /** Reloads (of files whose footprint is known) that may run at once; DEFAULT_CONCURRENT_LOADS unless given. */
+  maxConcurrentLoads?: number;
   /** Resident memory of the process; process.memoryUsage.rss unless a test injects one. */
   memoryProbe?: () => number;
 }

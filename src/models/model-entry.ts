@@ -25,10 +25,18 @@ export interface ModelEntry {
   /** Requests waiting for that load: the model is busy until they have their lease. */
   waiters: number;
   failure?: LoadFailure;
-  /** Largest footprint measured for these files (see measureFootprint). */
-  maxFootprintBytes: number;
-  /** How long its last load took (ms): the reload cost eviction weighs. */
+  /** The footprint measured when `measuredFiles` loaded (see measureFootprint); 0 before any. */
+  measuredBytes: number;
+  /** Which files it was measured for (paths, sizes, modification times): a reload of the same ones takes it unmeasured. */
+  measuredFiles?: string;
+  /** What a reload costs (ms), the figure eviction weighs: the median of `loadTimes`. */
   loadMs: number;
+  /**
+   * Its last few loads' times (ms). One load's time is a poor guess of the next: with worker
+   * threads reused, loads took from 5 to 300 ms for the same file on 2 busy cores, and eviction
+   * weighing that noise evicted popular models whose last load happened to be quick.
+   */
+  loadTimes: number[];
   lastUsedAt: number;
   rate: RateMeter;
   /** Unloaded through the API: requests do not load it again until the API does. */
@@ -41,7 +49,7 @@ const RATE_HALF_LIFE_MS = 30_000;
 /** A model first seen in the repository: not loaded, never used. */
 export function newEntry(name: string, listed: string[], now: number): ModelEntry {
   return {
-    name, state: 'UNAVAILABLE', reason: '', versions: [], listed, waiters: 0, maxFootprintBytes: 0, loadMs: 0,
+    name, state: 'UNAVAILABLE', reason: '', versions: [], listed, waiters: 0, measuredBytes: 0, loadMs: 0, loadTimes: [],
     lastUsedAt: now, rate: new RateMeter(RATE_HALF_LIFE_MS), heldUnloaded: false,
   };
 }

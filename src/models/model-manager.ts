@@ -6,13 +6,14 @@ import type { ResidentModel } from './eviction.js';
 import type { HostCache } from './host-cache.js';
 import { LoadOrder } from './load-order.js';
 import { type BackoffOptions, DEFAULT_BACKOFF, backoffRemainingMs, canWaitForLoad, recordFailure } from './loading.js';
-import type { LoadCause, ModelControlMode, ModelManagerOptions } from './manager-options.js';
+import { DEFAULT_CONCURRENT_LOADS, type LoadCause, type ModelControlMode, type ModelManagerOptions } from './manager-options.js';
 import { type ModelEntry, checkListed, declaredConfig, defaultWaitMs, isPinned, newEntry, notReady, pickVersion } from './model-entry.js';
-import { Residency } from './residency.js';
+import { Patience } from './idle-wait.js';
+import { Residency, RoomDeferred } from './residency.js';
 import type { ModelVersion } from './version-loader.js';
 
 export type { ModelVersion } from './version-loader.js';
-export { type LoadCause, MODEL_CONTROL_MODES, type ModelControlMode, type ModelManagerEvents, type ModelManagerOptions } from './manager-options.js';
+export { DEFAULT_CONCURRENT_LOADS, type LoadCause, MODEL_CONTROL_MODES, type ModelControlMode, type ModelManagerEvents, type ModelManagerOptions } from './manager-options.js';
 
 /**
  * Turns a model name (and version) into a ready model version, loading and evicting under a
@@ -21,9 +22,10 @@ export { type LoadCause, MODEL_CONTROL_MODES, type ModelControlMode, type ModelM
  *
  * Ordering rules, which make explicit and automatic management compose:
  * - every load and unload of one model runs after the previous one (serialize);
- * - loads of all models run one at a time (the load lane), so that the memory they need is
- *   made room for and measured one model at a time: the budget is exceeded by at most the
- *   model in flight, when its measured footprint turns out larger than its estimate;
+ * - loads of different models go through one lane: a model's first load runs alone, so that
+ *   its footprint can be measured, and the budget is exceeded by at most that model, when its
+ *   measured footprint turns out larger than its estimate; reloads of files already measured
+ *   take that figure and run up to `maxConcurrentLoads` at once, each in room reserved for it;
  * - eviction takes a victim's versions away synchronously, and only from a model that is not
  *   busy (no lease, nothing queued or running, no load or unload under way, nobody waiting for
  *   its load), so no request ever holds an evicted version.
@@ -33,7 +35,7 @@ export { type LoadCause, MODEL_CONTROL_MODES, type ModelControlMode, type ModelM
  */
 export class ModelManager {
   private readonly models = new Map<string, ModelEntry>();
-  private readonly order = new LoadOrder();
+  private readonly order: LoadOrder;
   private readonly residency: Residency;
   private readonly mode: ModelControlMode;
   readonly hostCache: HostCache | undefined;
@@ -41,6 +43,9 @@ export class ModelManager {
 
   constructor(private readonly opts: ModelManagerOptions) {
     this.mode = opts.controlMode ?? 'none';
+    // Only a server that loads on demand gains from a spare worker waiting for the next load.
+    const prepare = this.mode === 'on-demand' && opts.backend.prepare ? () => opts.backend.prepare!() : undefined;
+    this.order = new LoadOrder(opts.maxConcurrentLoads ?? DEFAULT_CONCURRENT_LOADS, prepare);
     this.residency = new Residency(this.models, this.order, opts);
     this.hostCache = this.residency.hostCache;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
@@ -64,6 +69,7 @@ export class ModelManager {
     }
     const now = found.filter((m) => !m.error && (this.mode === 'none' || isPinned(m)));
     await Promise.all(now.map((m) => this.order.serialize(m.name, () => this.loadFrom(m, 'startup', this.mode !== 'none')).catch(() => undefined)));
+    this.order.idle();
   }
 
   /** Loads or reloads one model, re-reading it from the repository; back-off does not apply. */
@@ -76,7 +82,9 @@ export class ModelManager {
       const entry = this.entryFor(m);
       entry.heldUnloaded = false;
       entry.failure = undefined;
-      entry.maxFootprintBytes = 0;
+      entry.measuredBytes = 0;
+      entry.measuredFiles = undefined;
+      entry.loadTimes = [];
       await this.loadFrom(m, 'explicit', true);
     });
     const entry = this.models.get(name);
@@ -101,8 +109,10 @@ export class ModelManager {
     });
   }
 
+  /** Unloads every model, then ends the backend's idle worker threads (a later load starts new ones). */
   async unloadAll(): Promise<void> {
     await Promise.all([...this.models.keys()].map((n) => this.unload(n).catch(() => undefined)));
+    await this.opts.backend.close?.();
   }
 
   /**
@@ -121,6 +131,9 @@ export class ModelManager {
     }
     checkListed(entry, version);
     if (!this.loadsOnDemand(entry)) throw notReady(entry);
+    // Demand counts when it arrives, loaded or not: a model's rate is what is asked of it, and its
+    // waiting requests make it hot the moment it is loaded.
+    if (this.residency.budget !== undefined) entry.rate.record(this.opts.clock.now());
     // Back-off and deadline refusals are thrown here, synchronously: no load, no wait.
     const joined = entry.loading !== undefined;
     const load = this.loadOnDemand(entry, waitMs?.() ?? defaultWaitMs(entry));
@@ -131,6 +144,8 @@ export class ModelManager {
   /** Gives back a version `acquire` handed out. */
   release(v: ModelVersion): void {
     v.leases.drop();
+    // A load may be waiting for this model to go idle to evict it (residency.ts, makeRoom).
+    if (v.leases.count === 0) this.residency.noteIdle();
   }
 
   /** The version to run a request on, without holding it (statistics, readiness). */
@@ -206,12 +221,13 @@ export class ModelManager {
   // ---------------------------------------------------------------------------------------------
   // Requests
 
-  private take(entry: ModelEntry, v: ModelVersion): void {
+  /** `arrived`: the request's demand was counted when it arrived (it waited for a load). */
+  private take(entry: ModelEntry, v: ModelVersion, arrived = false): void {
     v.leases.take();
     if (this.residency.budget === undefined) return;
     const now = this.opts.clock.now();
     entry.lastUsedAt = now;
-    entry.rate.record(now);
+    if (!arrived) entry.rate.record(now);
   }
 
   private loadsOnDemand(entry: ModelEntry): boolean {
@@ -225,7 +241,7 @@ export class ModelManager {
       // Waiters count as busy, so nothing evicts the model between the load and this line.
       if (entry.state !== 'READY') throw notReady(entry);
       const v = pickVersion(entry, version);
-      this.take(entry, v);
+      this.take(entry, v, true);
       return v;
     } finally {
       entry.waiters--;
@@ -285,8 +301,20 @@ export class ModelManager {
     }
     if (entry.versions.length === 0) this.residency.swap(entry, [], 'LOADING', '');
     let swapped: { released: Promise<void> };
+    // An on-demand load may wait, out of the lane, for a model to go idle and make room, for a while.
+    const patience = new Patience(ROOM_WAIT_MS);
     try {
-      swapped = await this.order.inLane(() => this.residency.load(m, entry, cause, evict));
+      const known = await this.residency.knownFootprint(m, entry);
+      for (;;) {
+        const patient = cause === 'on-demand' && !patience.over;
+        try {
+          swapped = await this.order.inLane(() => this.residency.load(m, entry, cause, evict, known, patient), known === undefined ? 'alone' : 'shared');
+          break;
+        } catch (e) {
+          if (!(e instanceof RoomDeferred)) throw e;
+          await Promise.race([this.residency.nextIdle(), patience.passed]);
+        }
+      }
     } catch (e) {
       const reason = (e as Error).message;
       // Want of room is the moment's, not the model's: it does not start a back-off.
@@ -294,11 +322,19 @@ export class ModelManager {
       await this.residency.swap(entry, entry.versions, entry.versions.length > 0 ? 'READY' : 'UNAVAILABLE', reason);
       this.opts.events?.loadFailed?.({ model: m.name, cause, reason });
       return;
+    } finally {
+      patience.clear();
     }
     // Outside the lane: the versions it replaced may have requests to finish first.
     await swapped.released;
   }
 }
+
+/**
+ * How long an on-demand load may wait, out of the lane, for a model to go idle when every one
+ * that could make room is busy (Residency.load's `patient`), before it gives up for want of room.
+ */
+const ROOM_WAIT_MS = 1_000;
 
 function loadingRefusal(name: string, expectedMs: number, waitMs: number): ShoalError {
   return new ShoalError(

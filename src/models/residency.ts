@@ -4,8 +4,9 @@ import type { ModelState } from '../core/service.js';
 import { defaultPartialConfig } from '../repository/config.js';
 import type { RepositoryModel } from '../repository/repository.js';
 import { type EvictionPolicy, type ResidentModel, evictionPolicy } from './eviction.js';
-import { LoadHistory, measureFootprint } from './footprint.js';
+import { LoadHistory, measureFootprint, shareFootprint } from './footprint.js';
 import { HostCache } from './host-cache.js';
+import { IdleSignal } from './idle-wait.js';
 import type { LoadOrder } from './load-order.js';
 import type { LoadCause, ModelManagerOptions } from './manager-options.js';
 import { type ModelEntry, isPinned } from './model-entry.js';
@@ -17,7 +18,10 @@ import { runWarmup, warmupSamples } from './warmup.js';
  * it by evicting idle ones (the pure policy in eviction.ts chooses which), measures what it
  * took, swaps versions in and out, counts the bytes of versions still being released, and fills
  * the host cache with the files of models evicted or unloaded. The model manager decides when;
- * this carries it out, one load at a time (the manager's load lane).
+ * this carries it out in the manager's load lane (load-order.ts): a model's first load runs
+ * alone and is measured, a reload of files already measured takes that figure and may overlap
+ * other reloads. Room is reserved for each load under way, so overlapping loads never count the
+ * same free bytes twice.
  */
 export class Residency {
   readonly budget: number | undefined;
@@ -29,6 +33,11 @@ export class Residency {
   private readonly releases = new Set<Promise<void>>();
   private readonly cacheFills = new Set<Promise<void>>();
   private readonly history = new LoadHistory();
+  /** Bytes reserved for each load under way, from making its room until its versions are resident. */
+  private readonly reserved = new Map<string, number>();
+  /** Loads under way, by model: settled when each ends, however it ends. */
+  private readonly loading = new Map<string, Promise<void>>();
+  private readonly idle = new IdleSignal();
 
   constructor(
     private readonly models: ReadonlyMap<string, ModelEntry>,
@@ -41,85 +50,145 @@ export class Residency {
     this.probe = opts.memoryProbe ?? (() => process.memoryUsage.rss());
   }
 
-  /** How long a load of the model should take: its last load's time, or the mean over all loads. */
+  /** How long a load of the model should take: the median of its last loads' times, or the mean over all loads. */
   expectedLoadMs(entry: ModelEntry): number {
     return entry.loadMs || this.history.meanLoadMs;
   }
 
-  /** In the lane: make room, load every version, warm up, measure. Returns the release of the versions it replaced (boxed, or awaiting this would wait for it). */
-  async load(m: RepositoryModel, entry: ModelEntry, cause: LoadCause, evict: boolean): Promise<{ released: Promise<void> }> {
+  /**
+   * The footprint measured when these very files last loaded (same paths, sizes and modification
+   * times), if any: a load of them need not be measured again, so it may overlap other loads.
+   */
+  async knownFootprint(m: RepositoryModel, entry: ModelEntry): Promise<number | undefined> {
+    if (entry.measuredBytes <= 0 || entry.measuredFiles === undefined) return undefined;
+    return (await filesKey(m)) === entry.measuredFiles ? entry.measuredBytes : undefined;
+  }
+
+  /**
+   * In the lane: make room, load every version, warm up, and measure, or take `known` (from
+   * knownFootprint) as the footprint when the load shares the lane with others, whose memory
+   * would be in any figure taken now. Returns the release of the versions it replaced (boxed, or
+   * awaiting this would wait for it). `patient`: rather than fail for want of room while every
+   * model that could make it is busy, throw RoomDeferred, so that the caller waits for a model
+   * to go idle (nextIdle) outside the lane, where it holds up no other load, and tries again.
+   * Under overload every model has requests now and then, but not for long: failing at once
+   * answered thousands of requests 503 in the many-models bench.
+   */
+  async load(m: RepositoryModel, entry: ModelEntry, cause: LoadCause, evict: boolean, known?: number, patient = false): Promise<{ released: Promise<void> }> {
+    let done!: () => void;
+    this.loading.set(entry.name, new Promise<void>((resolve) => (done = resolve)));
+    try {
+      return await this.loadNow(m, entry, cause, evict, known, patient);
+    } finally {
+      this.reserved.delete(entry.name);
+      this.loading.delete(entry.name);
+      done();
+    }
+  }
+
+  private async loadNow(m: RepositoryModel, entry: ModelEntry, cause: LoadCause, evict: boolean, known: number | undefined, patient: boolean): Promise<{ released: Promise<void> }> {
     const sessionsPer = Math.max(1, (m.config ?? defaultPartialConfig(m.name)).instance_group.reduce((n, g) => n + g.count, 0));
+    const key = known === undefined ? await filesKey(m) : entry.measuredFiles;
     const cached = new Map<string, Uint8Array>();
     for (const v of m.versions) {
       const bytes = this.hostCache?.take(v.modelFile);
       if (bytes) cached.set(v.modelFile, bytes);
     }
     const fromHostCache = cached.size === m.versions.length;
-    const fileBytes = await filesSize(m, cached);
-    if (this.budget !== undefined) {
-      const estimate = entry.maxFootprintBytes || (fileBytes + this.history.overheadPerSession * m.versions.length) * sessionsPer;
-      await this.makeRoom(entry, estimate, evict);
-    }
-    const started = this.opts.clock.now();
-    const rssBefore = this.probe();
     const loaded: ModelVersion[] = [];
     try {
+      const fileBytes = await filesSize(m, cached);
+      if (this.budget !== undefined) {
+        const estimate = known ?? (entry.measuredBytes || (fileBytes + this.history.overheadPerSession * m.versions.length) * sessionsPer);
+        await this.makeRoom(entry, estimate, evict, false, patient);
+      }
+      const started = this.opts.clock.now();
+      const rssBefore = this.probe();
       for (const v of m.versions) loaded.push(await loadVersion(m, v.version, v.modelFile, cached.get(v.modelFile), this.opts));
       for (const v of loaded) await runWarmup(v.sessions, v.config, warmupSamples(v.config));
-      const floor = fileBytes * sessionsPer + this.history.overheadPerSession * m.versions.length * sessionsPer;
-      const footprint = measureFootprint(loaded, this.probe() - rssBefore, floor, entry.maxFootprintBytes);
-      entry.maxFootprintBytes = footprint;
-      if (this.budget !== undefined) {
-        if (footprint > this.budget) throw unavailable(`model '${m.name}' needs ${mib(footprint)} when loaded, more than the whole memory budget (${mib(this.budget)})`);
-        // The estimate may have been short: make the rest of the room now, or stay over by this one model.
-        await this.makeRoom(entry, footprint, evict, true);
+      let footprint: number;
+      if (known !== undefined) {
+        footprint = shareFootprint(loaded, known);
+      } else {
+        const floor = fileBytes * sessionsPer + this.history.overheadPerSession * m.versions.length * sessionsPer;
+        const measured = measureFootprint(loaded, this.probe() - rssBefore);
+        footprint = shareFootprint(loaded, Math.max(measured, floor));
+        this.history.recordFootprint(measured, fileBytes * sessionsPer, m.versions.length * sessionsPer);
+        entry.measuredBytes = footprint;
+        entry.measuredFiles = key;
+        if (this.budget !== undefined) {
+          if (footprint > this.budget) throw unavailable(`model '${m.name}' needs ${mib(footprint)} when loaded, more than the whole memory budget (${mib(this.budget)})`);
+          // The estimate may have been short: make the rest of the room now, or stay over by this one model.
+          await this.makeRoom(entry, footprint, evict, true);
+        }
       }
       const ms = this.opts.clock.now() - started;
-      entry.loadMs = ms;
-      this.history.record(ms, footprint, fileBytes * sessionsPer, m.versions.length * sessionsPer);
+      entry.loadTimes = [...entry.loadTimes.slice(1 - LOAD_TIMES_KEPT), ms];
+      entry.loadMs = median(entry.loadTimes);
+      this.history.recordLoad(ms);
       loaded.sort((a, b) => Number(b.version) - Number(a.version));
       entry.failure = undefined;
       entry.lastConfig = loaded[0]!.config;
       entry.lastUsedAt = this.opts.clock.now();
       this.opts.events?.loaded?.({ model: m.name, cause, ms, footprintBytes: footprint, fromHostCache });
+      // Unreserved and swapped in in the same turn: its bytes count once, always.
+      this.reserved.delete(entry.name);
       return { released: this.swap(entry, loaded, 'READY', '') };
     } catch (e) {
       await this.releaseTracked(loaded);
-      // The bytes were taken from the cache for this load; a failed load gives them back.
+      // The bytes were taken from the cache for this load; a failed or deferred load gives them back.
       for (const [file, bytes] of cached) this.hostCache?.put(file, bytes);
       throw e;
     }
   }
 
   /**
-   * Evicts idle models until `needBytes` more fit under the budget; the model being loaded is
-   * never a candidate (its new versions are not resident yet, its old ones may still serve).
-   * Waits for releases under way when only they stand in the way. `after`: called once the
-   * model is loaded and measured, when being over by this one model is allowed.
+   * Evicts idle models until `needBytes` more fit under the budget, beside the room reserved by
+   * other loads under way, and then reserves it for this one; the model being loaded is never a
+   * candidate (its new versions are not resident yet, its old ones may still serve). Waits for
+   * releases, and for other loads, when only they stand in the way. `after`: called once the
+   * model is loaded and measured, when being over by this one model is allowed. `patient`: see
+   * load; it defers when every model that could make room is busy.
    */
-  private async makeRoom(entry: ModelEntry, needBytes: number, evict: boolean, after = false): Promise<void> {
+  private async makeRoom(entry: ModelEntry, needBytes: number, evict: boolean, after = false, patient = false): Promise<void> {
     const budget = this.budget!;
     for (;;) {
       const now = this.opts.clock.now();
       const resident = this.residentModels(now).map((r) => (r.name === entry.name ? { ...r, busy: true } : r));
-      const victims = this.policy.chooseVictims(resident, needBytes + this.releasingBytes, budget, now);
+      let others = 0;
+      for (const [name, bytes] of this.reserved) if (name !== entry.name) others += bytes;
+      const victims = this.policy.chooseVictims(resident, needBytes + this.releasingBytes + others, budget, now);
       if (victims === undefined) {
-        if (this.releases.size > 0) {
-          await Promise.all(this.releases);
+        // Only loads past their own room-making: two loads waiting for each other would wait for ever.
+        const otherLoads = [...this.reserved.keys()].filter((name) => name !== entry.name).map((name) => this.loading.get(name)!);
+        if (this.releases.size > 0 || otherLoads.length > 0) {
+          await Promise.race([...this.releases, ...otherLoads]);
           continue;
         }
         if (after) return; // over by this one model until a later load makes room
+        if (patient && evict) throw new RoomDeferred();
         const held = resident.filter((r) => r.busy || r.pinned).reduce((n, r) => n + r.footprintBytes, 0);
         throw new ShoalError('unavailable', `not enough memory for model '${entry.name}': it needs about ${mib(needBytes)}, and ${mib(held)} of the ${mib(budget)} budget is held by models that are busy or pinned`, 1, 'memory_full');
       }
-      if (victims.length === 0) return;
-      if (!evict) {
+      if (victims.length > 0 && !evict) {
         if (after) return;
         throw unavailable(`model '${entry.name}' does not fit in the memory budget (${mib(budget)}) beside the models loaded before it`);
       }
-      await this.evict(victims, entry.name);
+      // Reserved in the same turn as the decision, so a load deciding next counts this one.
+      if (!after) this.reserved.set(entry.name, needBytes);
+      if (victims.length > 0) await this.evict(victims, entry.name);
       return;
     }
+  }
+
+  /** Resolves when a model may have gone idle: when a deferred load should try again. */
+  nextIdle(): Promise<void> {
+    return this.idle.next();
+  }
+
+  /** A model may have gone idle (its last lease was given back): loads waiting for room look again. */
+  noteIdle(): void {
+    this.idle.notify();
   }
 
   private async evict(names: readonly string[], forModel: string): Promise<void> {
@@ -215,9 +284,34 @@ export class Residency {
   }
 }
 
+/** What the footprint was measured for: each version's file path, size and modification time. */
+async function filesKey(m: RepositoryModel): Promise<string> {
+  const parts = await Promise.all(m.versions.map(async (v) => {
+    const s = await stat(v.modelFile).catch(() => undefined);
+    return `${v.modelFile}\0${s ? `${s.size}\0${s.mtimeMs}` : 'missing'}`;
+  }));
+  return parts.join('\n');
+}
+
 async function filesSize(m: RepositoryModel, cached: ReadonlyMap<string, Uint8Array>): Promise<number> {
   const sizes = await Promise.all(m.versions.map(async (v) => cached.get(v.modelFile)?.byteLength ?? (await stat(v.modelFile).catch(() => undefined))?.size ?? 0));
   return sizes.reduce((a, b) => a + b, 0);
+}
+
+/** Loads whose times make a model's reload cost. */
+const LOAD_TIMES_KEPT = 5;
+
+/** A load that chose to wait for a better moment to make its room (see Residency.load's `patient`). */
+export class RoomDeferred extends Error {
+  constructor() {
+    super('waiting for room');
+  }
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;

@@ -125,4 +125,10 @@ describe('a repository larger than the memory budget (on-demand mode)', () => {
     expect(state).toBe('READY');
     expect((await infer(cold, row, { deadline_ms: 5_000 })).status).toBe(200);
   });
+
+  it('stops on SIGTERM with idle spare worker threads about, and exits 0', async () => {
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(server.logs.some((l) => l.msg === 'stopped')).toBe(true);
+  });
 });

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Backend, BackendSession, LoadSpec } from '../../src/backends/backend.js';
 import { type WireTensor, dataTypeFromOrt, fromWire, toWire } from '../../src/backends/onnx/convert.js';
 import { OnnxBackend } from '../../src/backends/onnx/onnx-backend.js';
@@ -210,6 +210,21 @@ describe('ModelManager under a memory budget (on-demand)', () => {
     expect(manager.index().find((e) => e.name === 'pinned')!.state).toBe('READY');
   }, 30_000);
 
+  it('waits for a model that is only busy for the moment, rather than refuse for want of room', async () => {
+    const { manager, evictions, failures } = await setup([{ name: 'a', tag: 1 }, { name: 'b', tag: 2 }], { memoryBudgetBytes: 1.5 * SIZE });
+    const a = await manager.acquire('a');
+    const b = manager.acquire('b');
+    // Long enough for b's load to find a held (it then waits for a to go idle); the answer does
+    // not depend on it.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    manager.release(a);
+    const vb = await b;
+    expect(await infer(vb, row)).toBeCloseTo(sizedAnswer(2, row), 3);
+    manager.release(vb);
+    expect(evictions).toEqual(['a']);
+    expect(failures).toEqual([]);
+  }, 30_000);
+
   it('reloads an evicted model from the host cache without touching the disk', async () => {
     const { dir, manager, loads, backend } = await setup([{ name: 'm1', tag: 1 }, { name: 'm2', tag: 2 }], {
       memoryBudgetBytes: 1.5 * SIZE, hostCacheBytes: 4 * SIZE,
@@ -234,6 +249,151 @@ describe('ModelManager under a memory budget (on-demand)', () => {
     expect(backend.runs.get(v.modelFile)).toBe(2 * 3);
     manager.release(v);
     await expect(manager.acquire('bad')).rejects.toThrow(/warm-up 'wrong' failed/);
+  }, 30_000);
+});
+
+/**
+ * CountingBackend whose loads wait, while `held`, until the test lets them through: what runs
+ * at once in the load lane is then visible in `log` without timing anything.
+ */
+class GatedBackend extends CountingBackend {
+  held = false;
+  readonly log: string[] = [];
+  private readonly gates: Array<() => void> = [];
+
+  override async load(spec: LoadSpec): Promise<BackendSession> {
+    const model = path.basename(path.dirname(path.dirname(spec.path)));
+    this.log.push(`start ${model}`);
+    if (this.held) await new Promise<void>((resolve) => this.gates.push(resolve));
+    try {
+      return await super.load(spec);
+    } finally {
+      this.log.push(`end ${model}`);
+    }
+  }
+
+  get waiting(): number {
+    return this.gates.length;
+  }
+
+  open(): void {
+    this.held = false;
+    for (const g of this.gates.splice(0)) g();
+  }
+}
+
+describe('loads side by side', () => {
+  it('measures a model\'s first load alone, and reloads the same files two at a time, each in room reserved for it', async () => {
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'shoal-mm-'));
+    dirs.push(dir);
+    await writeSizedRepository(dir, names.map((name, i) => ({ name, tag: i + 1, bytes: SIZE })));
+    const backend = new GatedBackend('inline');
+    const budget = 2.5 * SIZE;
+    const manager = new ModelManager({
+      repository: dir, backend, clock: systemClock, maxQueueSize: 16, cores: 1, controlMode: 'on-demand', memoryProbe: () => 0,
+      memoryBudgetBytes: budget, maxConcurrentLoads: 2,
+    });
+    managers.push(manager);
+    await manager.loadAll();
+    const one = await fileSize(dir, 'a');
+    // Each measured in turn; the budget holds two, so a goes, then b.
+    for (const name of ['a', 'b', 'c', 'd']) manager.release(await manager.acquire(name));
+    expect(manager.index().filter((e) => e.state === 'READY').map((e) => e.name)).toEqual(['c', 'd']);
+
+    backend.held = true;
+    backend.log.length = 0;
+    const a = manager.acquire('a');
+    const b = manager.acquire('b');
+    let e: ReturnType<typeof manager.acquire> | undefined;
+    let given = false;
+    try {
+      await vi.waitFor(() => expect(backend.waiting).toBe(2), { timeout: 10_000, interval: 5 });
+      // Both reloads are under way at once, and room for both was made before either began.
+      expect(backend.log).toEqual(['start a', 'start b']);
+      const m = manager.memory();
+      expect(m.residentBytes + m.releasingBytes).toBeLessThanOrEqual(budget - 2 * one);
+      // A first load waits for the lane to itself, even with a slot free.
+      e = manager.acquire('e');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(backend.waiting).toBe(2);
+      backend.open();
+      // Given back at once: e, next in the lane, must evict one of them.
+      const [va, vb] = await Promise.all([a, b]);
+      given = true;
+      manager.release(va);
+      manager.release(vb);
+      manager.release(await e);
+      expect([va.name, vb.name]).toEqual(['a', 'b']);
+      expect(backend.log.indexOf('start e')).toBeGreaterThan(Math.max(backend.log.indexOf('end a'), backend.log.indexOf('end b')));
+      expect(manager.memory().residentBytes).toBeLessThanOrEqual(budget);
+    } finally {
+      // On a failure, let the loads end and give the leases back, or unloadAll would wait for ever.
+      backend.open();
+      if (!given) for (const p of [a, b, e]) void Promise.resolve(p).then((v) => v && manager.release(v), () => undefined);
+    }
+  }, 30_000);
+
+  it('measures a model again once its file changed, and counts what it now takes', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'shoal-mm-'));
+    dirs.push(dir);
+    await writeSizedRepository(dir, [{ name: 'a', tag: 1, bytes: SIZE }, { name: 'b', tag: 2, bytes: SIZE }]);
+    const backend = new GatedBackend('inline');
+    const footprints: Array<[string, number]> = [];
+    const manager = new ModelManager({
+      repository: dir, backend, clock: systemClock, maxQueueSize: 16, cores: 1, controlMode: 'on-demand', memoryProbe: () => 0,
+      memoryBudgetBytes: 1.5 * SIZE, maxConcurrentLoads: 2, events: { loaded: (l) => footprints.push([l.model, l.footprintBytes]) },
+    });
+    managers.push(manager);
+    await manager.loadAll();
+    manager.release(await manager.acquire('a'));
+    manager.release(await manager.acquire('b')); // evicts a
+    // The operator puts a larger file in place without reloading through the API.
+    await writeSizedRepository(dir, [{ name: 'a', tag: 7, bytes: 1.25 * SIZE }]);
+    const v = await manager.acquire('a');
+    try {
+      expect(await infer(v, row)).toBeCloseTo(sizedAnswer(7, row), 2);
+    } finally {
+      manager.release(v);
+    }
+    expect(footprints.map(([name]) => name)).toEqual(['a', 'b', 'a']);
+    expect(footprints[2]![1]).toBe(await fileSize(dir, 'a'));
+    expect(footprints[2]![1]).toBeGreaterThan(footprints[0]![1]);
+  }, 30_000);
+});
+
+describe('footprints', () => {
+  it('learns the per-session overhead from what loads measured, so a first load\'s one-off cost fades from later floors', async () => {
+    const MiB = 1024 * 1024;
+    // Resident memory as the probe reads it: the first load grows it by 40 MiB (the runtime's
+    // one-off cost lands there), each later one by 1 MiB.
+    let rss = 0;
+    const growth = [40 * MiB, MiB, MiB, MiB];
+    class Growing extends CountingBackend {
+      override async load(spec: LoadSpec): Promise<BackendSession> {
+        const s = await super.load(spec);
+        rss += growth.shift() ?? 0;
+        return s;
+      }
+    }
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'shoal-mm-'));
+    dirs.push(dir);
+    const names = ['m1', 'm2', 'm3', 'm4'];
+    await writeSizedRepository(dir, names.map((name, i) => ({ name, tag: i + 1, bytes: SIZE })));
+    const footprints: number[] = [];
+    const manager = new ModelManager({
+      repository: dir, backend: new Growing('inline'), clock: systemClock, maxQueueSize: 16, cores: 1, controlMode: 'on-demand',
+      memoryProbe: () => rss, memoryBudgetBytes: 1024 * MiB, events: { loaded: (l) => footprints.push(l.footprintBytes) },
+    });
+    managers.push(manager);
+    await manager.loadAll();
+    for (const name of names) manager.release(await manager.acquire(name));
+    expect(footprints[0]).toBeGreaterThanOrEqual(40 * MiB);
+    // Each later model is floored by the mean overhead measured so far: m2 by m1's alone, and
+    // from there it falls as loads measure less (it stayed at m1's when floored figures fed it).
+    expect(footprints[1]).toBe(footprints[0]);
+    expect(footprints[2]).toBeLessThan(footprints[1]!);
+    expect(footprints[3]).toBeLessThan(footprints[2]!);
   }, 30_000);
 });
 

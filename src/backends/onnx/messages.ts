@@ -2,19 +2,25 @@ import type { TensorSpec } from '../../core/tensor.js';
 import type { LoadSpec } from '../backend.js';
 import type { WireTensor } from './convert.js';
 
-/** Messages between an OnnxSession (event loop) and its worker thread (which owns the onnxruntime session). */
+/**
+ * Messages between the event loop and a session worker thread. A worker starts without a model,
+ * says `ready` once onnxruntime is imported, and then holds one session at a time: `load` makes
+ * it, `release` ends it and leaves the worker ready for the next `load` (the backend keeps a few
+ * such workers, so that a load does not pay for starting a thread and importing onnxruntime).
+ */
 
-export type WorkerInit = Omit<LoadSpec, 'bytes'> & {
-  bytes?: Uint8Array;
+export interface WorkerInit {
   /** How much to lower the worker's scheduling priority (Linux nice steps) before onnxruntime makes its threads. */
   niceness: number;
-};
+}
 
 export type ToWorker =
+  | { kind: 'load'; spec: LoadSpec }
   | { kind: 'run'; id: number; feeds: WireTensor[]; fetches: string[] }
   | { kind: 'release' };
 
 export type FromWorker =
+  | { kind: 'ready' }
   | { kind: 'loaded'; inputs: TensorSpec[]; outputs: TensorSpec[] }
   | { kind: 'load-failed'; message: string }
   /** `computeMs`: how long onnxruntime's run kept the worker busy, for the placement estimates. */

@@ -1,12 +1,13 @@
 import { stat } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { Backend, BackendSession, LoadSpec } from '../backend.js';
 import { type Tensor, type TensorSpec, dataByteLength } from '../../core/tensor.js';
 import { ShoalError } from '../../core/errors.js';
 import { type WireTensor, fromWire, toWire, transferList } from './convert.js';
 import { MAX_INLINE_MODEL_BYTES, type Placement, type PlacementInput, RunCosts, choosePlacement, sizeClass } from './placement.js';
-import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
+import type { FromWorker, ToWorker } from './messages.js';
+import { SpareWorkers, nextMessage } from './spare-workers.js';
 
 export interface OnnxBackendOptions {
   /**
@@ -16,10 +17,15 @@ export interface OnnxBackendOptions {
   workerNiceness?: number;
   /** The inline-or-worker decision; choosePlacement unless a test pins one. */
   placement?: (input: PlacementInput) => Placement;
+  /** Worker threads kept idle for later loads (spare-workers.ts); 0 starts one per load and ends it at unload. */
+  spareWorkers?: number;
 }
 
 /** Measured with the CNN bench on 2 cores: event-loop lag p99 at or under 10 ms with it, 15 ms without. */
 export const DEFAULT_WORKER_NICENESS = 5;
+
+/** As many as loads that may overlap (two, in the model manager) each find one ready. */
+export const DEFAULT_SPARE_WORKERS = 2;
 
 /**
  * onnxruntime-node behind the Backend interface. Each session lives on a worker thread of its
@@ -27,56 +33,57 @@ export const DEFAULT_WORKER_NICENESS = 5;
  * one large batch would stall every other request's I/O. A batch whose measured compute is
  * cheaper than the thread hop itself runs on a second, single-threaded session on the event
  * loop instead (placement.ts says when); that session exists only for small model files, and
- * only once a batch has been placed inline.
+ * only once a batch has been placed inline. Worker threads outlive their sessions: an unloaded
+ * session's thread waits, idle, for the next load (spare-workers.ts).
  */
 export class OnnxBackend implements Backend {
   readonly name = 'onnxruntime';
-  private readonly niceness: number;
   private readonly placement: (input: PlacementInput) => Placement;
+  private readonly spares: SpareWorkers;
 
   constructor(options: OnnxBackendOptions = {}) {
-    this.niceness = options.workerNiceness ?? DEFAULT_WORKER_NICENESS;
     this.placement = options.placement ?? choosePlacement;
+    this.spares = new SpareWorkers({ niceness: options.workerNiceness ?? DEFAULT_WORKER_NICENESS }, options.spareWorkers ?? DEFAULT_SPARE_WORKERS);
+  }
+
+  /** Idle worker threads now, for tests and diagnostics. */
+  get spareCount(): number {
+    return this.spares.size;
   }
 
   /**
-   * Loads run one at a time so that the resident-memory growth measured around a load
-   * belongs to that load alone.
+   * The footprint is the worker's own memory (what starting it took, or the typical figure for
+   * an idle one) plus the resident-memory growth across session creation, which covers the
+   * weights, arenas and pre-packed weights, floored at the file size. It is the session's alone
+   * only when no other load ran meanwhile: the caller's to arrange (see Backend.load).
    */
-  private loading: Promise<unknown> = Promise.resolve();
-
-  load(spec: LoadSpec): Promise<BackendSession> {
-    const next = this.loading.then(() => this.loadNow(spec));
-    this.loading = next.catch(() => undefined);
-    return next;
-  }
-
-  private async loadNow(spec: LoadSpec): Promise<BackendSession> {
+  async load(spec: LoadSpec): Promise<BackendSession> {
     const fileBytes = spec.bytes?.byteLength ?? (await stat(spec.path)).size;
+    const { worker, bytes: workerBytes } = await this.spares.take();
     const rssBefore = process.memoryUsage.rss();
-    const worker = startWorker(spec, this.niceness);
-    const first = await new Promise<FromWorker>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    }).catch((e: Error) => ({ kind: 'load-failed', message: e.message }) as const);
+    const message: ToWorker = { kind: 'load', spec };
+    worker.postMessage(message);
+    const first = await nextMessage(worker);
     if (first.kind !== 'loaded') {
-      await worker.terminate();
-      const why = first.kind === 'load-failed' ? first.message : `unexpected ${first.kind}`;
+      // A worker that refused the model is still a good worker.
+      if (first.kind !== 'load-failed' || !this.spares.keep(worker)) await worker.terminate();
+      const why = first.kind === 'load-failed' || first.kind === 'gone' ? first.message : `unexpected ${first.kind}`;
       throw new ShoalError('unavailable', `${spec.path}: onnxruntime could not load the model: ${why}`);
     }
-    // Weights usually dominate; the RSS delta also catches arenas and pre-packed weights.
-    const footprint = Math.max(fileBytes, process.memoryUsage.rss() - rssBefore);
-    return new OnnxSession(worker, first.inputs, first.outputs, footprint, fileBytes <= MAX_INLINE_MODEL_BYTES ? spec : undefined, this.placement);
+    const footprint = workerBytes + Math.max(fileBytes, process.memoryUsage.rss() - rssBefore);
+    const inline = fileBytes <= MAX_INLINE_MODEL_BYTES ? spec : undefined;
+    return new OnnxSession(worker, first.inputs, first.outputs, footprint, inline, this.placement, (w) => this.spares.keep(w));
   }
-}
 
-/** Under tsx or vitest the sources are TypeScript: the worker then registers tsx's loader first. */
-function startWorker(spec: LoadSpec, niceness: number): Worker {
-  const init: WorkerInit = { ...spec, niceness };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./session-worker.js', import.meta.url), { workerData: init });
-  const source = new URL('./session-worker.ts', import.meta.url).href;
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData: init });
+  /** Starts spare worker threads until enough wait. */
+  prepare(): Promise<void> {
+    return this.spares.fill();
+  }
+
+  /** Ends the idle worker threads; sessions still loaded keep theirs. */
+  close(): Promise<void> {
+    return this.spares.close();
+  }
 }
 
 interface Pending {
@@ -109,6 +116,17 @@ class OnnxSession implements BackendSession {
   /** Inline batches under way, and who waits for there to be none (an unload). */
   private inlineRunning = 0;
   private inlineIdle: (() => void) | undefined;
+  /** Resolves the unload once the worker is handed back or gone. */
+  private handedBack: (() => void) | undefined;
+  private readonly listeners = {
+    message: (m: FromWorker) => this.onMessage(m),
+    // A worker that dies takes its batch with it; fail what it held rather than hang.
+    error: (e: Error) => this.failAll(`the session's worker thread failed: ${e.message}`),
+    exit: () => {
+      this.failAll('the session was unloaded');
+      this.handedBack?.();
+    },
+  };
 
   constructor(
     private readonly worker: Worker,
@@ -118,12 +136,13 @@ class OnnxSession implements BackendSession {
     /** What to load the inline session from; undefined when the model is too big to run inline, or once loaded. */
     private inlineSource: LoadSpec | undefined,
     private readonly choose: (input: PlacementInput) => Placement,
+    /** Takes the worker back once its session is released, for a later load; false: end it. */
+    private readonly handBack: (worker: Worker) => boolean,
   ) {
     this.inlineAllowed = inlineSource !== undefined;
-    worker.on('message', (m: FromWorker) => this.onMessage(m));
-    // A worker that dies takes its batch with it; fail what it held rather than hang.
-    worker.on('error', (e) => this.failAll(`the session's worker thread failed: ${e.message}`));
-    worker.on('exit', () => this.failAll('the session was unloaded'));
+    worker.on('message', this.listeners.message);
+    worker.on('error', this.listeners.error);
+    worker.on('exit', this.listeners.exit);
   }
 
   run(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]> {
@@ -150,7 +169,7 @@ class OnnxSession implements BackendSession {
       await this.inline?.release().catch(() => undefined);
       this.inline = undefined;
       await new Promise<void>((resolve) => {
-        this.worker.once('exit', () => resolve());
+        this.handedBack = resolve;
         const message: ToWorker = { kind: 'release' };
         this.worker.postMessage(message);
       });
@@ -249,7 +268,15 @@ class OnnxSession implements BackendSession {
         this.settle(m.id)?.reject(runFailed(m.message));
         return;
       case 'released':
-        void this.worker.terminate();
+        // Its session is gone, so nothing more comes from it for this one: the next load may have it.
+        if (this.handBack(this.worker)) {
+          this.worker.off('message', this.listeners.message);
+          this.worker.off('error', this.listeners.error);
+          this.worker.off('exit', this.listeners.exit);
+          this.handedBack?.();
+        } else {
+          void this.worker.terminate();
+        }
         return;
       default:
         return;

@@ -1,6 +1,7 @@
 /**
- * Owns one onnxruntime session on a worker thread. onnxruntime-node's `run` executes on the
- * calling thread (its promise only defers the call), so the event loop hands each batch here.
+ * Owns one onnxruntime session at a time on a worker thread. onnxruntime-node's `run` executes on
+ * the calling thread (its promise only defers the call), so the event loop hands each batch here.
+ * The thread outlives its sessions: after a `release` it waits for the next `load` (messages.ts).
  */
 import { readlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -8,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { TensorSpec } from '../../core/tensor.js';
 import { type WireTensor, dataTypeFromOrt, transferList } from './convert.js';
+import type { LoadSpec } from '../backend.js';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
 
 const port = parentPort!;
@@ -39,35 +41,59 @@ function yieldToEventLoop(steps: number): void {
   }
 }
 
-async function main(): Promise<void> {
-  yieldToEventLoop(init.niceness);
-  let session: ort.InferenceSession;
+/** The session this worker holds, if any: one at a time, from `load` to `release`. */
+let session: ort.InferenceSession | undefined;
+
+async function load(spec: LoadSpec): Promise<void> {
   try {
     const options: ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: init.graphOptimizationLevel,
-      executionMode: init.executionMode,
-      intraOpNumThreads: init.intraOpThreads,
-      interOpNumThreads: init.interOpThreads,
+      graphOptimizationLevel: spec.graphOptimizationLevel,
+      executionMode: spec.executionMode,
+      intraOpNumThreads: spec.intraOpThreads,
+      interOpNumThreads: spec.interOpThreads,
       executionProviders: ['cpu'],
       // Idle pool threads sleep rather than spin-wait for the next parallel section: a spinning
       // thread holds a core the event loop may need, and a server's cores are shared with it.
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     };
-    session = init.bytes ? await ort.InferenceSession.create(init.bytes, options) : await ort.InferenceSession.create(init.path, options);
-    send({ kind: 'loaded', inputs: specsOf(session.inputMetadata), outputs: specsOf(session.outputMetadata) });
+    const created = spec.bytes ? await ort.InferenceSession.create(spec.bytes, options) : await ort.InferenceSession.create(spec.path, options);
+    let inputs: TensorSpec[];
+    let outputs: TensorSpec[];
+    try {
+      inputs = specsOf(created.inputMetadata);
+      outputs = specsOf(created.outputMetadata);
+    } catch (e) {
+      await created.release();
+      throw e;
+    }
+    session = created;
+    send({ kind: 'loaded', inputs, outputs });
   } catch (e) {
     send({ kind: 'load-failed', message: (e as Error).message });
-    return;
   }
+}
 
-  port.on('message', (m: ToWorker) => {
-    if (m.kind === 'release') {
-      void session.release().finally(() => send({ kind: 'released' }));
+yieldToEventLoop(init.niceness);
+port.on('message', (m: ToWorker) => {
+  switch (m.kind) {
+    case 'load':
+      void load(m.spec);
+      return;
+    case 'release': {
+      const held = session;
+      session = undefined;
+      void (held ? held.release() : Promise.resolve()).catch(() => undefined).finally(() => send({ kind: 'released' }));
       return;
     }
-    void run(session, m.id, m.feeds, m.fetches);
-  });
-}
+    case 'run':
+      if (session) void run(session, m.id, m.feeds, m.fetches);
+      else send({ kind: 'run-failed', id: m.id, message: 'no session is loaded' });
+      return;
+  }
+});
+// onnxruntime is imported (this module's static import) and the thread is set up: a load now
+// costs only the session itself.
+send({ kind: 'ready' });
 
 async function run(session: ort.InferenceSession, id: number, feeds: WireTensor[], fetches: string[]): Promise<void> {
   try {
@@ -87,4 +113,3 @@ async function run(session: ort.InferenceSession, id: number, feeds: WireTensor[
   }
 }
 
-void main();
