@@ -4,29 +4,35 @@
  * Targets: simulated throughput within 5% of the measured one, p50 and p99 within 15%.
  *
  * Steps, all on this machine:
- *  1. `shoal profile` (measureProfile) times each model's batches alone, with no server running.
- *  2. A shoal server is started. Two calibration runs measure what the profile cannot see, the
- *     request path around the model (HTTP, decode, encode; one event loop for all models):
- *     a closed loop at high concurrency gives the server's capacity C (its request path is busy
- *     1000/C ms per request: `node.requestMs`), and a light open loop gives each model's
- *     latency without queueing (less its compute and the request path: `overheadMs`).
- *  3. The measured run: Poisson arrivals over the two models at 70% of C.
- *  4. The simulation of step 3's workload with the calibrated profile.
+ *  1. `shoal profile` (measureProfile) times each model's batches alone, with no server running:
+ *     back to back, and after the instance sat idle (waking its threads costs).
+ *  2. A shoal server is started. Three calibration runs measure what the profile cannot see, the
+ *     server around the models and the machine (src/sim/calibrate.ts says how each figure is
+ *     used): a saturating closed loop (the event loop's time per request, and the capacity C),
+ *     one client back to back (the round trip's parts, nothing queued), and a light open loop
+ *     (how late the load generator sends).
+ *  3. The measured run: Poisson arrivals over the two models at `--load` × C, twice, so that
+ *     the report shows how far the real system repeats itself.
+ *  4. The simulation of step 3's workload with the calibrated profile, compared with the first
+ *     measured run (the figures of the second are in the notes).
  *
  *   npm run bench:sim-fidelity                                  full run, writes BENCHMARKS.md
  *   npm run bench:sim-fidelity -- --duration 3 --no-write       a short check
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { substream } from '../src/bench/random.js';
 import { runBench, type BenchOptions, type BenchReport } from '../src/bench/runner.js';
 import { writeExampleRepository } from '../src/onnx/examples.js';
+import { calibrateNode, tailFrom, type NodeMeasurements } from '../src/sim/calibrate.js';
 import type { ProfileFile } from '../src/sim/cost-model.js';
 import { measureProfile } from '../src/sim/measure.js';
 import type { SimReport } from '../src/sim/report.js';
 import { runSimulation } from '../src/sim/run.js';
 import { markers, sectionHead, table, writeSection } from './lib/markdown.js';
+import { diffHistogram, parseHistogram } from './lib/prometheus.js';
 import { resultsDir, spawnServer } from './lib/process.js';
 import { ensureIssue6Block } from './sim-section.js';
 
@@ -46,51 +52,149 @@ const warmupS = Number(a.warmup);
 const seed = Number(a.seed);
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 const DIM = 16;
+/** USER_HZ: the unit of /proc's CPU times, 100 on Linux everywhere it matters. */
+const TICK_MS = 10;
 
 const benchOptions = (url: string, o: Partial<BenchOptions>): BenchOptions => ({
   url, models, popularity: { kind: 'uniform' }, mode: 'rate', arrival: 'poisson', cv: 1, levels: [], durationS, warmupS,
   timeoutMs: 30_000, binary: false, batch: 1, dim: DIM, shapes: {}, intRange: [0, 100], seed, ...o,
 });
 
+/** A process's main thread: ms running, and ms ready to run but waiting for a core (the kernel's schedstat); undefined off Linux. */
+async function threadMs(pid: number): Promise<{ run: number; wait: number } | undefined> {
+  try {
+    const [run, wait] = (await readFile(`/proc/${pid}/task/${pid}/schedstat`, 'utf8')).trim().split(' ').map(Number);
+    return { run: run! / 1e6, wait: wait! / 1e6 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time of the whole machine (busy, all cores) and of one process, ms. */
+async function cpuMs(pid?: number): Promise<number | undefined> {
+  try {
+    if (pid === undefined) {
+      const f = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+      return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) * TICK_MS;
+    }
+    const s = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * TICK_MS;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Measured {
+  report: BenchReport;
+  /** Requests the server answered during the run (warm-up and preflight included). */
+  requests: number;
+  /** Per request: the server's loop thread running, and waiting for a core; this process's main thread running or waiting. */
+  loopMs?: number;
+  loopWaitMs?: number;
+  clientMs?: number;
+  clientCpuMs?: number;
+  /** Cores kept busy by everything but the server and this process. */
+  otherCores?: number;
+  metrics: string[];
+}
+
+/** One `shoal bench` run, with the server's /metrics and the kernel's accounting read around it. */
+async function measured(url: string, pid: number, o: Partial<BenchOptions>, label?: string): Promise<Measured> {
+  const snap = async () => ({
+    wall: performance.now(), loop: await threadMs(pid), client: await threadMs(process.pid), machine: await cpuMs(),
+    server: await cpuMs(pid), self: process.cpuUsage(), metrics: await (await fetch(`${url}/metrics`)).text(),
+  });
+  const before = await snap();
+  const report = await runBench(benchOptions(url, o), label);
+  const after = await snap();
+  const answered = (t: string): number => parseHistogram(t, 'shoal_request_duration_seconds')?.count ?? 0;
+  const requests = Math.max(1, answered(after.metrics) - answered(before.metrics));
+  const per = (x: number | undefined, y: number | undefined): number | undefined => (x === undefined || y === undefined ? undefined : (y - x) / requests);
+  const sum = (t: { run: number; wait: number } | undefined): number | undefined => t && t.run + t.wait;
+  const selfMs = (after.self.user + after.self.system - before.self.user - before.self.system) / 1000;
+  const others = after.machine !== undefined && before.machine !== undefined && after.server !== undefined && before.server !== undefined
+    ? (after.machine - before.machine - (after.server - before.server) - selfMs) / (after.wall - before.wall)
+    : undefined;
+  return {
+    report, requests, metrics: [before.metrics, after.metrics],
+    ...opt('loopMs', per(before.loop?.run, after.loop?.run)), ...opt('loopWaitMs', per(before.loop?.wait, after.loop?.wait)),
+    ...opt('clientMs', per(sum(before.client), sum(after.client))),
+    clientCpuMs: selfMs / requests, ...opt('otherCores', others === undefined ? undefined : Math.max(0, others)),
+  };
+}
+
+const opt = <K extends string>(k: K, v: number | undefined): Partial<Record<K, number>> => (v === undefined ? {} : { [k]: v } as Record<K, number>);
+
+/** Mean of a server histogram over a run, ms, equally weighted over the models. */
+function meanMs(m: Measured, name: string): number {
+  const per = models.map((model) => {
+    const h = diffHistogram(parseHistogram(m.metrics[1]!, name, { model })!, parseHistogram(m.metrics[0]!, name, { model })!);
+    return h.count ? (1000 * h.sum) / h.count : 0;
+  });
+  return per.reduce((s, x) => s + x, 0) / per.length;
+}
+
+const stats = (m: Measured | BenchReport) => ('report' in m ? m.report : m).points[0]!.stats;
+
 const dir = await mkdtemp(path.join(os.tmpdir(), 'shoal-sim-fidelity-'));
 const repo = path.join(dir, 'models');
 await writeExampleRepository(repo, { includePretrained: false });
 
 say('1. profile (no server running)');
-const profile: ProfileFile = await measureProfile({ repository: repo, models, runs: 200, warmupRuns: 20, dim: DIM, seed, progress: (l) => say(`   ${l}`) });
+const profile: ProfileFile = await measureProfile({ repository: repo, models, runs: 200, warmupRuns: 20, idleRuns: 100, dim: DIM, seed, progress: (l) => say(`   ${l}`) });
 
 const server = await spawnServer({
   args: ['--import', 'tsx', 'src/cli.ts', 'serve', '--model-repository', repo, '--http-port', '{port}', '--host', '127.0.0.1', '--log-level', 'warn'],
   logFile: path.join(resultsDir(), 'sim-fidelity-shoal.log'), readyTimeoutMs: 120_000,
 });
-let real: BenchReport;
-let capacity: number;
-let light: BenchReport;
-const loadBefore = os.loadavg()[0]!;
+let saturated: Measured;
+let single: Measured;
+let light: Measured;
+const real: Measured[] = [];
+let rate: number;
 try {
-  say('2. calibration: capacity (closed loop, 16 clients) and unloaded latency (open loop, light)');
-  const closed = await runBench(benchOptions(server.url, { mode: 'concurrency', levels: [16], durationS: 5, warmupS: 1 }));
-  capacity = closed.points[0]!.stats.throughputPerS;
-  light = await runBench(benchOptions(server.url, { mode: 'rate', arrival: 'constant', levels: [Math.max(5, capacity * 0.05)], durationS: 5, warmupS: 1 }));
-  const rate = Math.round(capacity * Number(a.load));
-  say(`   capacity ${capacity.toFixed(0)}/s; measured run at ${rate}/s`);
-  say('3. the measured run');
-  real = await runBench(benchOptions(server.url, { levels: [rate] }), `fidelity: Poisson ${rate}/s`);
+  say('2. calibration: a saturating closed loop (16 clients), one client back to back, a light open loop');
+  saturated = await measured(server.url, server.pid, { mode: 'concurrency', levels: [16], durationS: 5, warmupS: 1 });
+  single = await measured(server.url, server.pid, { mode: 'concurrency', levels: [1], durationS: 5, warmupS: 1 });
+  const capacity = stats(saturated).throughputPerS;
+  light = await measured(server.url, server.pid, { mode: 'rate', levels: [Math.max(5, Math.round(capacity * 0.05))], durationS: 5, warmupS: 1 });
+  rate = Math.round(capacity * Number(a.load));
+  say(`   capacity ${capacity.toFixed(0)}/s; measured runs at ${rate}/s`);
+  for (const n of [1, 2]) {
+    say(`3. measured run ${n} of 2`);
+    real.push(await measured(server.url, server.pid, { levels: [rate] }, `fidelity: Poisson ${rate}/s`));
+  }
 } finally {
   await server.stop();
 }
-const loadAfter = os.loadavg()[0]!;
 
-// What the profile cannot see, from the calibration runs (never from the run being compared).
-const requestMs = 1000 / capacity;
-const calibrated: ProfileFile = {
-  ...profile, node: { requestMs },
-  models: profile.models.map((m) => {
-    const lightP50 = light.points[0]!.stats.byModel[m.name]?.p50Ms ?? 0;
-    return { ...m, overheadMs: Math.max(0, lightP50 - m.latency[0]!.ms - requestMs) };
-  }),
+// What the profile cannot see, from the calibration runs (never from the runs being compared).
+const calibration: NodeMeasurements = {
+  roundTrip: stats(single).percentiles.map((p) => ({ q: p.q / 100, ms: p.ms })),
+  roundTripMeanMs: stats(single).latencyMs!.mean,
+  arrivalPassMs: meanMs(single, 'shoal_queue_duration_seconds'),
+  batchMs: meanMs(single, 'shoal_compute_duration_seconds'),
+  ownRequestMs: mean(profile.models.map((m) => m.requestMs ?? 0)),
+  ownAnswerMs: mean(profile.models.map((m) => m.answerMs ?? 0)),
+  clientMs: single.clientMs ?? 0,
+  // CPU time, not waits: at saturation the loop waits for cores the load generator holds, which it does less at lighter loads.
+  loopMs: saturated.loopMs ?? 1000 / stats(saturated).throughputPerS,
+  lateness: stats(light).sendLatenessMs,
+  cores: os.availableParallelism(),
+  // The load generator shares the machine: its CPU grows with the rate it sends at.
+  backgroundCores: mean([saturated, single, light].map((m) => m.otherCores ?? 0)) + (single.clientCpuMs! * rate) / 1000,
 };
-const rate = real.points[0]!.rate!;
+/** The batch times the server saw in the one-client run beyond the profile's own 99th percentiles (see tailFrom). */
+const tails = Object.fromEntries(profile.models.map((m) => {
+  const h = diffHistogram(parseHistogram(single.metrics[1]!, 'shoal_compute_duration_seconds', { model: m.name })!, parseHistogram(single.metrics[0]!, 'shoal_compute_duration_seconds', { model: m.name })!);
+  const p99 = Math.max(...[...m.latency, ...(m.idle ?? [])].map((p) => p.p99Ms ?? p.ms));
+  return [m.name, tailFrom(h.buckets.map((b) => ({ le: b.le * 1000, count: b.count })), p99)];
+}));
+const calibrated: ProfileFile = {
+  ...profile, node: calibrateNode(calibration, substream(seed, 'calibrate')),
+  models: profile.models.map((m) => (tails[m.name] ? { ...m, tail: tails[m.name] } : m)),
+};
 say('4. the simulation of the same workload');
 const sim: SimReport = runSimulation({
   profile: calibrated, profileFile: 'calibrated profile', seed,
@@ -99,22 +203,35 @@ const sim: SimReport = runSimulation({
   nodes: 1, router: 'round-robin', evictionPolicy: 'lru', networkDelayMs: 0, variation: true, timeoutMs: 30_000,
 });
 
+function mean(xs: number[]): number {
+  return xs.reduce((s, x) => s + x, 0) / xs.length;
+}
+
 const out = resultsDir();
-await writeFile(path.join(out, 'sim-fidelity-real.json'), JSON.stringify(real, null, 2));
+await writeFile(path.join(out, 'sim-fidelity-real.json'), JSON.stringify(real[0]!.report, null, 2));
+await writeFile(path.join(out, 'sim-fidelity-real-again.json'), JSON.stringify(real[1]!.report, null, 2));
 await writeFile(path.join(out, 'sim-fidelity-sim.json'), JSON.stringify(sim, null, 2));
 await writeFile(path.join(out, 'sim-fidelity-profile.json'), JSON.stringify(calibrated, null, 2));
+await writeFile(path.join(out, 'sim-fidelity-calibration.json'), JSON.stringify({
+  calibration, runs: Object.fromEntries(Object.entries({ saturated, single, light, real1: real[0]!, real2: real[1]! }).map(([k, m]) => [k, {
+    requests: m.requests, loopMs: m.loopMs, loopWaitMs: m.loopWaitMs, clientMs: m.clientMs, clientCpuMs: m.clientCpuMs, otherCores: m.otherCores, stats: { ...stats(m), timeline: undefined },
+  }])),
+}, null, 2));
 await rm(dir, { recursive: true, force: true });
 
-const r = real.points[0]!.stats;
+const [r, again] = [stats(real[0]!), stats(real[1]!)];
 const s = sim.points[0]!.stats;
 const err = (x: number | undefined, y: number | undefined): number => (x === undefined || y === undefined ? NaN : Math.abs(x - y) / y);
 const rows = [
-  { what: 'throughput (ok/s)', real: r.throughputPerS, sim: s.throughputPerS, target: 0.05 },
-  { what: 'p50 ms', real: r.latencyMs?.p50, sim: s.latencyMs?.p50, target: 0.15 },
-  { what: 'p99 ms', real: r.latencyMs?.p99, sim: s.latencyMs?.p99, target: 0.15 },
+  { what: 'throughput (ok/s)', real: r.throughputPerS, again: again.throughputPerS, sim: s.throughputPerS, target: 0.05 },
+  { what: 'p50 ms', real: r.latencyMs?.p50, again: again.latencyMs?.p50, sim: s.latencyMs?.p50, target: 0.15 },
+  { what: 'p99 ms', real: r.latencyMs?.p99, again: again.latencyMs?.p99, sim: s.latencyMs?.p99, target: 0.15 },
 ];
-for (const x of rows) say(`   ${x.what}: real ${x.real?.toFixed(2)}, simulated ${x.sim?.toFixed(2)}, off by ${(100 * err(x.sim, x.real)).toFixed(1)}% (target ${100 * x.target}%)`);
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+for (const x of rows) say(`   ${x.what}: real ${x.real?.toFixed(2)} (again ${x.again?.toFixed(2)}), simulated ${x.sim?.toFixed(2)}, off by ${pct(err(x.sim, x.real))} (target ${100 * x.target}%)`);
 const met = rows.every((x) => err(x.sim, x.real) <= x.target);
+const n = calibrated.node;
+const f = (x: number | undefined, d = 3): string => (x === undefined ? '–' : x.toFixed(d));
 
 if (!a['no-write']) {
   ensureIssue6Block('BENCHMARKS.md');
@@ -125,14 +242,15 @@ if (!a['no-write']) {
       command: `npm run bench:sim-fidelity -- --models ${a.models} --load ${a.load} --duration ${durationS} --warmup ${warmupS} --seed ${seed}`,
       met: quick ? undefined : met,
       notes: [
-        `Load average (1 min) ${loadBefore.toFixed(2)} before the server runs and ${loadAfter.toFixed(2)} after; the bench client shares the machine with the server.`,
-        `Models ${models.join(', ')} (inputs of dimension ${DIM}), Poisson arrivals at ${rate}/s = ${a.load} × the capacity a 16-client closed loop measured (${capacity.toFixed(0)}/s).`,
-        `Calibrated from separate runs: request path ${requestMs.toFixed(3)} ms per request (1000 / capacity); overhead per model ${calibrated.models.map((m) => `${m.name} ${m.overheadMs.toFixed(3)} ms`).join(', ')}.`,
-        'Reports: bench/results/sim-fidelity-real.json, sim-fidelity-sim.json, and the profile used, sim-fidelity-profile.json.',
+        `Other work on the machine (not the server, not the bench) kept ${f(calibration.backgroundCores! - (single.clientCpuMs! * rate) / 1000, 2)} of ${calibration.cores} cores busy during calibration and ${real.map((m) => f(m.otherCores, 2)).join(' and ')} during the two measured runs; the bench client shares the machine with the server.`,
+        `Models ${models.join(', ')} (inputs of dimension ${DIM}), Poisson arrivals at ${rate}/s = ${a.load} × the capacity a 16-client closed loop measured (${stats(saturated).throughputPerS.toFixed(0)}/s).`,
+        `Calibrated from separate runs (src/sim/calibrate.ts): event loop ${f(n.requestMs)} ms per arrival, ${f(n.answerMs)} ms per answer and ${f(n.afterMs)} ms after it (saturated: ${f(calibration.loopMs)} ms of CPU per request), plus each model's own decoding and encoding (${profile.models.map((m) => `${m.name} ${f(m.requestMs)} and ${f(m.answerMs)} ms`).join(', ')}); batches the server saw take longer than the profile's p99s: ${calibrated.models.map((m) => `${m.name} ${m.tail ? m.tail.over.map((o) => `${(100 * o.fraction).toFixed(2)}% over ${o.ms} ms`).join(', ') : 'none'}`).join('; ')}; wire median ${f(n.wire?.ms)} ms, p99 ${f(n.wire?.p99Ms)} ms (the client's own ${f(calibration.clientMs)} ms, the one-client round trip's spread, the generator's lateness); ${n.cores} cores with ${f(n.background, 2)} busy with other work (the load generator included).`,
+        `The real side repeated: a second run at the same rate gave p50 ${f(again.latencyMs?.p50, 2)} ms and p99 ${f(again.latencyMs?.p99, 2)} ms (${pct(err(again.latencyMs?.p50, r.latencyMs?.p50))} and ${pct(err(again.latencyMs?.p99, r.latencyMs?.p99))} from the first).`,
+        'Reports: bench/results/sim-fidelity-real.json, sim-fidelity-real-again.json, sim-fidelity-sim.json, the profile used, sim-fidelity-profile.json, and the calibration figures, sim-fidelity-calibration.json.',
       ],
     }),
-    ...table(['figure', 'real', 'simulated', 'off by', 'target'], rows.map((x) => [
-      x.what, x.real?.toFixed(2) ?? '–', x.sim?.toFixed(2) ?? '–', `${(100 * err(x.sim, x.real)).toFixed(1)}%`, `≤ ${100 * x.target}%`,
+    ...table(['figure', 'real', 'real again', 'simulated', 'off by', 'target'], rows.map((x) => [
+      x.what, x.real?.toFixed(2) ?? '–', x.again?.toFixed(2) ?? '–', x.sim?.toFixed(2) ?? '–', pct(err(x.sim, x.real)), `≤ ${100 * x.target}%`,
     ])),
   ].join('\n'));
   say(`wrote ${markers('issue6-fidelity').start} … in BENCHMARKS.md`);

@@ -107,7 +107,9 @@ Examples:
     });
 }
 
-interface ProfileFlags { modelRepository: string; models?: string; batchSizes?: number[]; runs: number; warmupRuns: number; dim: number; seed: number; out: string; quiet?: boolean }
+interface ProfileFlags {
+  modelRepository: string; models?: string; batchSizes?: number[]; runs: number; warmupRuns: number; idleGaps: number[] | false; dim: number; seed: number; out: string; quiet?: boolean;
+}
 
 export function profileCommand(): Command {
   return new Command('profile')
@@ -117,6 +119,8 @@ export function profileCommand(): Command {
     .option('--batch-sizes <list>', 'batch sizes to time (default 1, 2, 4, … up to each model\'s max_batch_size)', list('--batch-sizes'))
     .option('--runs <n>', 'timed runs per batch size', num('--runs', 1, true), 50)
     .option('--warmup-runs <n>', 'untimed runs first', num('--warmup-runs', 0, true), 10)
+    .option('--idle-gaps <ms,…>', 'idle times (ms) after which one-row runs are timed too: what waking an idle instance costs', list('--idle-gaps'), [1, 2, 5, 20])
+    .option('--no-idle-gaps', 'time back-to-back runs only')
     .option('--dim <n>', 'size for dynamic dimensions other than the batch', num('--dim', 1, true), 16)
     .option('--seed <n>', 'seed for the random inputs', num('--seed', 0, true), 1)
     .requiredOption('--out <file>', 'where to write the profile (JSON)')
@@ -125,7 +129,7 @@ export function profileCommand(): Command {
       const { measureProfile } = await import('./measure.js');
       const profile = await measureProfile({
         repository: f.modelRepository, ...(f.models ? { models: f.models.split(',').map((m) => m.trim()).filter(Boolean) } : {}),
-        ...(f.batchSizes ? { batchSizes: f.batchSizes } : {}), runs: f.runs, warmupRuns: f.warmupRuns, dim: f.dim, seed: f.seed,
+        ...(f.batchSizes ? { batchSizes: f.batchSizes } : {}), runs: f.runs, warmupRuns: f.warmupRuns, idleGapsMs: f.idleGaps || [], dim: f.dim, seed: f.seed,
         ...(f.quiet ? {} : { progress: (line: string) => process.stderr.write(`${line}\n`) }),
       }, `shoal profile ${process.argv.slice(3).join(' ')}`);
       await writeFile(f.out, JSON.stringify(profile, null, 2) + '\n');

@@ -14,16 +14,35 @@ import { NO_LIMITS, type QueueRules } from '../scheduling/rules.js';
 export const PROFILE_SCHEMA = 'shoal-profile/1';
 
 const ms = z.number().nonnegative();
-const point = z.strictObject({
-  batchSize: z.number().int().positive(),
-  /** Median compute ms of a batch of this many rows on one instance. */
+/** A measured distribution of times: its median and, optionally, percentiles around it. */
+const spreadFields = {
+  /** Median, ms. */
   ms,
   p10Ms: ms.optional(),
   p90Ms: ms.optional(),
   p99Ms: ms.optional(),
   maxMs: ms.optional(),
+};
+const spread = z.strictObject(spreadFields);
+const point = z.strictObject({
+  batchSize: z.number().int().positive(),
+  /** Median compute ms of a batch of this many rows on one instance. */
+  ...spreadFields,
   /** Runs the figures come from (documentation only). */
   runs: z.number().int().positive().optional(),
+});
+const idlePoint = z.strictObject({
+  /** How long the instance had been idle before the batch, ms. */
+  afterMs: z.number().positive(),
+  /** Time of a batch of one row after that idle time (its median, and percentiles). */
+  ...spreadFields,
+  runs: z.number().int().positive().optional(),
+});
+const tail = z.strictObject({
+  /** Fractions of batches that took longer than each time, longest last (the fractions falling). */
+  over: z.array(z.strictObject({ ms: z.number().positive(), fraction: z.number().min(0).max(1) })).min(1),
+  /** The longest such batch, ms. */
+  maxMs: z.number().positive(),
 });
 const level = z.strictObject({
   timeoutMs: ms.default(0),
@@ -57,8 +76,22 @@ const model = z.strictObject({
   loadMs: ms.default(0),
   /** Memory the loaded model holds, bytes. */
   footprintBytes: z.number().nonnegative().default(0),
-  /** Per-request time outside compute on the serving node (decode, validate, encode), ms. */
+  /** Per-request time outside compute and the loop, ms. */
   overheadMs: ms.default(0),
+  /** The model's own loop work per request on arrival (decoding its inputs), ms: added to the node's `requestMs` (default 0). */
+  requestMs: ms.optional(),
+  /** The model's own loop work per answer (encoding its outputs), ms: added to the node's `answerMs` (default 0). */
+  answerMs: ms.optional(),
+  /**
+   * Batch times after the instance sat idle, by how long: its threads have gone to sleep and
+   * must be woken (on a virtual machine its idle cores too). Absent: idle costs nothing extra.
+   */
+  idle: z.array(idlePoint).optional(),
+  /**
+   * Batches in a running server that take far longer than any the profile timed alone: a
+   * worker's threads preempted by the loop, the load generator or a collection. Absent: none.
+   */
+  tail: tail.optional(),
 });
 const profileFile = z.strictObject({
   schema: z.literal(PROFILE_SCHEMA),
@@ -66,17 +99,35 @@ const profileFile = z.strictObject({
   hardware: z.string().default(''),
   createdAt: z.string().optional(),
   command: z.string().optional(),
-  /** The node's request path (HTTP, decode, validate, encode on one event loop), shared by all its models. */
+  /**
+   * The node's event loop, shared by all its models: every request passes it on arrival (HTTP,
+   * decode, admission, dispatch) and again on its answer (the worker's message, encode, write),
+   * one piece of work at a time, first come first served.
+   */
   node: z.strictObject({
-    /** Time the request path is busy per request, ms: requests pass it one at a time, before their model's queue. */
+    /** Loop time per request on arrival, ms. */
     requestMs: ms.default(0),
-  }).default({ requestMs: 0 }),
+    /** Loop time per answered request until its answer has left, ms: a finished batch frees its instance only when the loop gets to it. */
+    answerMs: ms.default(0),
+    /** Loop time per answered request after its answer has left (bookkeeping, logging, garbage collection), ms: it delays only what comes after. */
+    afterMs: ms.default(0),
+    /** Time a request spends outside the node, both ways (the client's own work, the kernel): adds latency, occupies nothing. */
+    wire: spread.optional(),
+    /** Cores of the node; absent: instances never wait for a core (see src/sim/cpu.ts). */
+    cores: z.number().positive().optional(),
+    /** Cores' worth of other work on the node, which the loop and instances share the cores with. */
+    background: z.number().nonnegative().default(0),
+  }).default({ requestMs: 0, answerMs: 0, afterMs: 0, background: 0 }),
   models: z.array(model).min(1),
 });
 
 export type ProfileFile = z.infer<typeof profileFile>;
 export type ModelCost = z.infer<typeof model>;
 export type LatencyPoint = z.infer<typeof point>;
+export type IdlePoint = z.infer<typeof idlePoint>;
+export type Tail = z.infer<typeof tail>;
+export type Spread = z.infer<typeof spread>;
+export type NodeCosts = ProfileFile['node'];
 
 /** Parses a profile file (JSON or YAML); errors name the file and the field. */
 export function parseProfile(text: string, file: string): ProfileFile {
@@ -99,6 +150,10 @@ export function parseProfile(text: string, file: string): ProfileFile {
     const max = m.batching.maxBatchSize;
     const over = m.latency.find((p) => max > 0 && p.batchSize > max);
     if (over) throw new Error(`${file}: models '${m.name}': latency for batch size ${over.batchSize} exceeds batching.maxBatchSize ${max}`);
+    const t = m.tail?.over ?? [];
+    if (t.some((p, i) => i > 0 && (p.ms <= t[i - 1]!.ms || p.fraction > t[i - 1]!.fraction)) || t.some((p) => p.ms > m.tail!.maxMs)) {
+      throw new Error(`${file}: models '${m.name}': tail.over must go up in ms and down in fraction, up to tail.maxMs`);
+    }
   }
   return r.data;
 }
@@ -119,16 +174,20 @@ export function profilePoints(m: ModelCost): ProfilePoint[] {
 /**
  * Service time of a batch: the median for its size (interpolated between measured sizes the
  * way the live LatencyProfile predicts), and with `variation` a draw from the measured spread
- * of the nearest measured size, scaled to that median.
+ * of the nearest measured size, scaled to that median; plus, when the instance had been idle,
+ * what waking it costs (the idle points less the back-to-back time of one row, at the same
+ * quantile, interpolated in the idle time from nothing at zero).
  */
 export class CostModel {
   private readonly median: LatencyProfile;
   private readonly sorted: LatencyPoint[];
+  private readonly idle: IdlePoint[];
   private readonly cache: Float64Array;
 
   constructor(readonly model: ModelCost, private readonly variation: boolean) {
     this.median = LatencyProfile.from(profilePoints(model));
     this.sorted = [...model.latency].sort((a, b) => a.batchSize - b.batchSize);
+    this.idle = [...(model.idle ?? [])].sort((a, b) => a.afterMs - b.afterMs);
     this.cache = new Float64Array(Math.max(1, model.batching.maxBatchSize) + 1).fill(-1);
   }
 
@@ -140,12 +199,37 @@ export class CostModel {
     return v;
   }
 
-  serviceMs(rows: number, rng: Rng): number {
+  /** `idleMs`: how long the instance had been idle before this batch (Infinity: it never ran). */
+  serviceMs(rows: number, rng: Rng, idleMs = 0): number {
+    const ms = this.bodyMs(rows, rng, idleMs);
+    const tail = this.model.tail;
+    return tail && this.variation ? Math.max(ms, tailMs(tail, rng())) : ms;
+  }
+
+  private bodyMs(rows: number, rng: Rng, idleMs: number): number {
     const m = this.medianMs(rows);
-    if (!this.variation) return m;
+    const wakes = this.idle.length > 0 && idleMs > 0;
     const p = this.nearest(rows);
-    if (p.p10Ms === undefined && p.p90Ms === undefined && p.p99Ms === undefined) return m;
-    return (quantile(p, rng()) / p.ms) * m;
+    const spread = this.variation && (p.p10Ms !== undefined || p.p90Ms !== undefined || p.p99Ms !== undefined);
+    if (!spread && !wakes) return m;
+    const u = this.variation ? rng() : 0.5;
+    const warm = spread ? (quantile(p, u) / p.ms) * m : m;
+    return wakes ? warm + this.wakeMs(idleMs, u) : warm;
+  }
+
+  /** Extra time of a batch after `idleMs` idle, at quantile u. */
+  private wakeMs(idleMs: number, u: number): number {
+    const one = this.sorted[0]!;
+    const base = this.variation ? quantile(one, u) : one.ms;
+    let x0 = 0;
+    let y0 = 0;
+    for (const p of this.idle) {
+      const y = Math.max(0, (this.variation ? quantile(p, u) : p.ms) - base);
+      if (idleMs <= p.afterMs) return y0 + ((y - y0) * (idleMs - x0)) / (p.afterMs - x0);
+      x0 = p.afterMs;
+      y0 = y;
+    }
+    return y0;
   }
 
   private nearest(rows: number): LatencyPoint {
@@ -155,19 +239,33 @@ export class CostModel {
   }
 }
 
-/** Inverse CDF through the measured percentiles, linear in between; missing ones fall back to their neighbours. */
-export function quantile(p: LatencyPoint, u: number): number {
-  const p10 = p.p10Ms ?? p.ms;
-  const p90 = p.p90Ms ?? p.ms;
-  const p99 = p.p99Ms ?? p90;
-  const max = p.maxMs ?? p99;
-  const knots: Array<[number, number]> = [[0, p10], [0.1, p10], [0.5, p.ms], [0.9, p90], [0.99, p99], [1, max]];
-  for (let i = 1; i < knots.length; i++) {
-    const [q1, v1] = knots[i]!;
-    if (u <= q1) {
-      const [q0, v0] = knots[i - 1]!;
-      return v0 + ((v1 - v0) * (u - q0)) / (q1 - q0);
-    }
+/** A draw from a tail's upper quantiles: 0 below them, else linear between the times, up to maxMs at 1. */
+export function tailMs(t: Tail, u: number): number {
+  const first = t.over[0]!;
+  if (u <= 1 - first.fraction) return 0;
+  let q0 = 1 - first.fraction;
+  let x0 = first.ms;
+  for (let i = 1; i <= t.over.length; i++) {
+    const next = t.over[i];
+    const q1 = next ? 1 - next.fraction : 1;
+    const x1 = next ? next.ms : t.maxMs;
+    if (u <= q1) return q1 > q0 ? x0 + ((x1 - x0) * (u - q0)) / (q1 - q0) : x1;
+    q0 = q1;
+    x0 = x1;
   }
-  return max;
+  return t.maxMs;
+}
+
+/** Inverse CDF through the measured percentiles, linear in between; missing ones fall back to their neighbours. */
+export function quantile(p: Spread, u: number): number {
+  // Knots (0, p10) (0.1, p10) (0.5, ms) (0.9, p90) (0.99, p99) (1, max), without an array: this runs for every draw.
+  const p10 = p.p10Ms ?? p.ms;
+  if (u <= 0.1) return p10;
+  if (u <= 0.5) return p10 + ((p.ms - p10) * (u - 0.1)) / 0.4;
+  const p90 = p.p90Ms ?? p.ms;
+  if (u <= 0.9) return p.ms + ((p90 - p.ms) * (u - 0.5)) / 0.4;
+  const p99 = p.p99Ms ?? p90;
+  if (u <= 0.99) return p90 + ((p99 - p90) * (u - 0.9)) / 0.09;
+  const max = p.maxMs ?? p99;
+  return p99 + ((max - p99) * (Math.min(u, 1) - 0.99)) / 0.01;
 }

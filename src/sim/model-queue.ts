@@ -35,7 +35,7 @@ export interface SchedulingParams {
   deadlineMicroseconds?: number;
 }
 
-export const EVENT = { batchDone: 1, wake: 2, loadDone: 3, reachNode: 4, pathDone: 5 } as const;
+export const EVENT = { batchDone: 1, wake: 2, loadDone: 3, reachNode: 4, pathDone: 5, computeDone: 6, loopIdle: 7 } as const;
 
 /** What a queue needs from the simulation around it. */
 export interface Engine {
@@ -43,8 +43,14 @@ export interface Engine {
   /** A number never handed out before in this run, to tell a current timer from a cleared one. */
   nextId(): number;
   schedule(t: number, kind: number, a: number, b: number, c: number): void;
+  /** An instance of model `model` on `node` computes for `ms` (at full speed); computeDone follows. */
+  compute(node: number, model: number, instance: number, ms: number, now: number): void;
   /** A request is answered on its node at `now`: ok, or refused. */
   answer(r: SimRequest, now: number, refusal?: SimRefusal): void;
+  /** Reserves the node's event loop for the answers of `n` requests of `model` whose batch finished at `now`: when it gets to them. */
+  loopAnswers(node: number, model: number, now: number, n: number): number;
+  /** Loop time per answer of the last reservation. */
+  readonly answerStep: number;
   /** An instance of `node` ran a batch from `startedAt` to `now`. */
   ran(node: number, startedAt: number, now: number): void;
   readonly trace?: SimTrace;
@@ -77,6 +83,10 @@ export class ModelQueue {
   private timerAt = Infinity;
   private timerGen = -1;
   private runningRequests = 0;
+  /** Per instance: loop time per answer of its finished batch. */
+  private readonly answerStep: Float64Array;
+  /** Per instance: when its last batch finished computing (its threads went to sleep then). */
+  private readonly idleSince: Float64Array;
 
   constructor(
     private readonly engine: Engine,
@@ -89,6 +99,8 @@ export class ModelQueue {
   ) {
     this.slots = instances(cost.instances);
     this.running = this.slots.busy.map(() => undefined);
+    this.answerStep = new Float64Array(cost.instances);
+    this.idleSince = new Float64Array(cost.instances).fill(-Infinity);
     this.batching = batchingConfig(cost);
     this.rules = queueRules(cost);
     // Seeded from the cost model, as a warmed-up live profile would be; it keeps learning as live.
@@ -124,13 +136,24 @@ export class ModelQueue {
     this.pump(now);
   }
 
+  /** The instance has computed its batch; the scheduler hears of it when the node's loop gets to the worker's message. */
+  computeDone(instance: number, now: number): void {
+    this.idleSince[instance] = now;
+    const at = this.engine.loopAnswers(this.node, this.modelIx, now, this.running[instance]!.length);
+    this.answerStep[instance] = this.engine.answerStep;
+    if (at === now) this.batchDone(instance, now);
+    else this.engine.schedule(at, EVENT.batchDone, this.node, this.modelIx, instance);
+  }
+
+  /** As live: the batch's time as the loop saw it feeds the profile, the instance is free, and the answers are encoded one by one. */
   batchDone(instance: number, now: number): void {
     const batch = this.running[instance]!;
     const started = this.slots.running[instance]!;
     this.profile.observe(started.rows, now - started.startedAt, now);
     recordLateness(this.lateness, batch, now);
     this.engine.ran(this.node, started.startedAt, now);
-    for (const r of batch) this.settle(r, now);
+    const step = this.answerStep[instance]!;
+    for (let k = 0; k < batch.length; k++) this.settle(batch[k]!, now + (k + 1) * step);
     this.running[instance] = undefined;
     finish(this.slots, instance);
     this.runningRequests -= batch.length;
@@ -144,9 +167,9 @@ export class ModelQueue {
     for (const d of plan.dispatched) {
       this.running[d.instance] = d.batch;
       this.runningRequests += d.batch.length;
-      const ms = this.serviceMs ? this.serviceMs(d.rows) : this.costModel.serviceMs(d.rows, this.engine.serviceRng);
+      const ms = this.serviceMs ? this.serviceMs(d.rows) : this.costModel.serviceMs(d.rows, this.engine.serviceRng, now - this.idleSince[d.instance]!);
       this.engine.trace?.dispatch(now, this.node, this.cost.name, d.instance, d.batch.map((r) => r.id));
-      this.engine.schedule(now + ms, EVENT.batchDone, this.node, this.modelIx, d.instance);
+      this.engine.compute(this.node, this.modelIx, d.instance, ms, now);
     }
     if (rearm(this.timerAt, plan.wakeAt)) {
       this.timerAt = plan.wakeAt;

@@ -69,6 +69,10 @@ export class SimNode {
     this.resident[m]?.queue.wake(gen, now);
   }
 
+  computeDone(m: number, instance: number, now: number): void {
+    this.resident[m]!.queue.computeDone(instance, now);
+  }
+
   batchDone(m: number, instance: number, now: number): void {
     this.resident[m]!.queue.batchDone(instance, now);
   }

@@ -48,7 +48,7 @@ export function runSimulation(o: RunOptions, command?: string): SimReport {
   const result = simulate({
     models, arrivals: workloadArrivals(w, o.seed), nodes: o.nodes, router: router(o.router), seed: o.seed,
     ...(o.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: o.memoryBudgetBytes } : {}),
-    eviction: evictionPolicy(o.evictionPolicy), requestMs: o.profile.node.requestMs, networkDelayMs: o.networkDelayMs, variation: o.variation,
+    eviction: evictionPolicy(o.evictionPolicy), node: o.profile.node, networkDelayMs: o.networkDelayMs, variation: o.variation,
     window: { startMs: warmupMs, endMs: windowEndMs }, binMs: binMsFor(totalMs, w.kind === 'open' ? w.process.ratePerS : undefined),
     ...(o.spec.sloMs !== undefined ? { sloMs: o.spec.sloMs } : {}), timeoutMs: o.timeoutMs,
   });

@@ -14,7 +14,9 @@ import type { ErrorKind } from '../core/errors.js';
 import { type EvictionPolicy, evictionPolicy } from '../models/eviction.js';
 import { statusOf } from '../protocol/kserve/http-errors.js';
 import type { ClusterView, Router } from '../routing/router.js';
-import { CostModel, type ModelCost } from './cost-model.js';
+import { CostModel, type ModelCost, type NodeCosts, quantile } from './cost-model.js';
+import { NodeCpus } from './cpu.js';
+import { EventLoops } from './event-loop.js';
 import { EventQueue } from './events.js';
 import { EVENT, type Engine, type SchedulingParams, type SimRequest, type SimTrace } from './model-queue.js';
 import { SimNode } from './node.js';
@@ -34,8 +36,8 @@ export interface SimulationOptions {
   /** Per node; absent: unlimited, and every model is resident everywhere from the start. */
   memoryBudgetBytes?: number;
   eviction?: EvictionPolicy;
-  /** Per request, the node's request path is busy this long, one request at a time, before the model's queue (ms). */
-  requestMs?: number;
+  /** Each node's event loop and the wire around it (the profile's `node`); absent: neither takes any time. */
+  node?: NodeCosts;
   /** One way, client to node and back; one figure for all nodes or one per node. */
   networkDelayMs?: number | readonly number[];
   seed: number;
@@ -87,11 +89,18 @@ export function simulate(o: SimulationOptions): SimulationResult {
   const timeline = new NodeTimeline(o.nodes, o.binMs);
   const outstanding = new Float64Array(o.nodes);
   const served = new Float64Array(o.nodes);
-  // Requests on their way to a node, and through its request path: first in, first out per node.
+  // Requests on their way to a node, and through its loop's arrival pass: first in, first out per node.
   const transit = new Fifo(o.nodes);
-  const requestMs = o.requestMs ?? 0;
   const path = new Fifo(o.nodes);
-  const pathFreeAt = new Float64Array(o.nodes);
+  const cores = o.node?.cores;
+  // The loops tell the cores when they start working, and the cores ask the loops when they will stop.
+  const loops = new EventLoops(o.nodes, o.node ?? { requestMs: 0, answerMs: 0, afterMs: 0, background: 0 },
+    cores === undefined ? undefined : (node, now) => cpus!.loopStarted(node, now));
+  const cpus = cores === undefined ? undefined
+    : new NodeCpus(o.nodes, cores, o.node?.background ?? 0, (node) => loops.freeAtOf(node), (t, kind, a, b, c) => events.push(t, kind, a, b, c));
+  const arrivalPass = (o.node?.requestMs ?? 0) > 0;
+  const wire = o.node?.wire;
+  const wireRng: Rng = substream(o.seed, 'wire');
   const routeRng: Rng = substream(o.seed, 'route');
   const errorOutcomes = new Map<string, Outcome>();
   const OK: Outcome = { ok: true, bytes: 0 };
@@ -103,11 +112,16 @@ export function simulate(o: SimulationOptions): SimulationResult {
     serviceRng: substream(o.seed, 'service'),
     nextId: () => gens++,
     schedule: (t, kind, a, b, c) => events.push(t, kind, a, b, c),
+    compute(node, model, instance, ms, now) {
+      if (cpus) cpus.start(node, model, instance, ms, now);
+      else events.push(now + ms, EVENT.computeDone, node, model, instance);
+    },
     answer(r, now, refusal) {
       o.trace?.answer(now, r.id, refusal);
       outstanding[r.node]!--;
       view.totalOutstanding--;
       let doneMs = now + delays[r.node]!;
+      if (wire) doneMs += quantile(wire, wireRng());
       let outcome: Outcome = OK;
       if (refusal) outcome = errorOutcome(refusal.kind, refusal.message);
       else doneMs += o.models[r.model]!.overheadMs;
@@ -118,6 +132,10 @@ export function simulate(o: SimulationOptions): SimulationResult {
       const model = o.models[r.model]!.name;
       if (r.objectiveMs !== undefined) recorder.onDone({ model, atMs: r.atMs, doneMs, outcome, deadlineMs: r.objectiveMs });
       else recorder.onDone({ model, atMs: r.atMs, doneMs, outcome });
+    },
+    loopAnswers: (node, model, now, n) => loops.answers(node, now, n, o.models[model]!.answerMs ?? 0),
+    get answerStep() {
+      return loops.step;
     },
     ran: (node, from, to) => timeline.busy(node, from, to),
     memory: (node, now, bytes) => timeline.memory(node, now, bytes),
@@ -166,14 +184,14 @@ export function simulate(o: SimulationOptions): SimulationResult {
     }
   };
 
-  /** At the node: through its request path, one at a time, then to the model's queue. */
+  /** At the node: through its loop's arrival pass, then to the model's queue. */
   const reach = (r: SimRequest, now: number): void => {
-    if (requestMs === 0) {
+    const own = o.models[r.model]!.requestMs ?? 0;
+    if (own === 0 && !arrivalPass) {
       nodes[r.node]!.arrive(r, now);
       return;
     }
-    const done = Math.max(now, pathFreeAt[r.node]!) + requestMs;
-    pathFreeAt[r.node] = done;
+    const done = loops.arrive(r.node, now, own);
     path.push(r.node, r);
     events.push(done, EVENT.pathDone, r.node, 0, 0);
   };
@@ -196,6 +214,12 @@ export function simulate(o: SimulationOptions): SimulationResult {
     now = events.t;
     const node = nodes[events.a]!;
     switch (events.kind) {
+      case EVENT.computeDone:
+        if (!cpus || cpus.done(events.a, events.b, events.c, now)) node.computeDone(events.b, events.c, now);
+        break;
+      case EVENT.loopIdle:
+        cpus!.loopIdle(events.a, now);
+        break;
       case EVENT.batchDone:
         node.batchDone(events.b, events.c, now);
         break;

@@ -41,6 +41,11 @@ describe('the cost model', () => {
     expect(parseWorkloadSpec(await readFile(w, 'utf8'), w)).toMatchObject({ models: ['resnet50', 'bert'], rate: 400, diurnal: { periodS: 60 } });
   });
 
+  it('refuses a tail whose fractions grow with the time, naming the file and model', () => {
+    const text = JSON.stringify({ schema: 'shoal-profile/1', models: [{ name: 'x', latency: [{ batchSize: 1, ms: 1 }], tail: { over: [{ ms: 10, fraction: 0.001 }, { ms: 20, fraction: 0.01 }], maxMs: 50 } }] });
+    expect(() => parseProfile(text, 'p.json')).toThrow(/p.json: models 'x': tail.over must go up in ms and down in fraction/);
+  });
+
   it('refuses a profile whose latencies go past max_batch_size, naming the file', () => {
     const text = JSON.stringify({ schema: 'shoal-profile/1', models: [{ name: 'x', batching: { maxBatchSize: 4 }, latency: [{ batchSize: 8, ms: 1 }] }] });
     expect(() => parseProfile(text, 'p.json')).toThrow(/p.json: models 'x': latency for batch size 8 exceeds batching.maxBatchSize 4/);

@@ -1,0 +1,107 @@
+/**
+ * A node's costs from measurements of a real server: what `shoal profile` cannot see, because
+ * it belongs to the server around the models and to the machine. Pure: the measuring (runs of
+ * `shoal bench`, the server's /metrics, the kernel's per-thread CPU accounting) is the caller's,
+ * bench/sim-fidelity.ts here. The runs are calibration runs, never the run being predicted:
+ *
+ * - one client back to back (`c1`): nothing queues, so a request's round trip is the sum of its
+ *   parts; the server says how long each waited before dispatch and how long its batch took as
+ *   the loop saw it, and the client's own thread its work per request;
+ * - a saturating closed loop: the loop's CPU per request when it never sleeps;
+ * - a light open loop: how late the load generator's timers send.
+ *
+ * Means, unless said otherwise; all times in ms.
+ */
+import type { Rng } from '../bench/random.js';
+import { type NodeCosts, type Spread, type Tail, quantile } from './cost-model.js';
+
+export interface NodeMeasurements {
+  /** Round trips of the one-client run, as (quantile in [0, 1], ms) points, ascending. */
+  roundTrip: Array<{ q: number; ms: number }>;
+  roundTripMeanMs: number;
+  /** Per model of the one-client run, equally weighted: arrival to dispatch (the loop's arrival pass, nothing queued). */
+  arrivalPassMs: number;
+  /** Per model of the one-client run, equally weighted: dispatch to the loop seeing the batch done. */
+  batchMs: number;
+  /** The models' own loop work from the profile (decoding, encoding), equally weighted: the node's part is the rest. */
+  ownRequestMs?: number;
+  ownAnswerMs?: number;
+  /** The client's thread per request in the one-client run (running or ready to run). */
+  clientMs: number;
+  /** The server's loop thread's CPU per request in the saturating run. */
+  loopMs: number;
+  /** How late the open-loop generator sent in the light run (ms; it reports p50, p99 and max only). */
+  lateness?: { p50: number; p99: number; max: number };
+  /** Cores of the machine, and what else kept them busy in the calibration runs (cores). */
+  cores?: number;
+  backgroundCores?: number;
+}
+
+/**
+ * The loop's three parts come out of the one-client round trip: the arrival pass as the server
+ * timed it, the answer pass as what is left once the client, the arrival pass and the batch are
+ * taken off, and the work after the answer as what the saturating run says the loop's CPU does per
+ * request beyond both. The node's share of each pass is what the models' own work leaves. The
+ * wire keeps the one-client round trip's spread, shifted so that its mean is the client's own
+ * work, plus the generator's lateness.
+ */
+export function calibrateNode(m: NodeMeasurements, rng: Rng, draws = 50_000): NodeCosts {
+  const ownRequest = m.ownRequestMs ?? 0;
+  const ownAnswer = m.ownAnswerMs ?? 0;
+  const answerPass = Math.max(ownAnswer, m.roundTripMeanMs - m.clientMs - m.arrivalPassMs - m.batchMs);
+  const requestMs = Math.max(0, m.arrivalPassMs - ownRequest);
+  const answerMs = answerPass - ownAnswer;
+  const afterMs = Math.max(0, m.loopMs - Math.max(m.arrivalPassMs, ownRequest) - answerPass);
+  const shift = m.roundTripMeanMs - m.clientMs;
+  const late = m.lateness ? latenessSpread(m.lateness) : undefined;
+  const wire: number[] = [];
+  for (let i = 0; i < draws; i++) wire.push(Math.max(0, inverse(m.roundTrip, rng()) - shift) + (late ? quantile(late, rng()) : 0));
+  return {
+    requestMs, answerMs, afterMs, wire: spreadOf(wire),
+    ...(m.cores !== undefined ? { cores: m.cores } : {}), background: m.backgroundCores ?? 0,
+  };
+}
+
+/**
+ * A model's tail from the batch times a running server saw (its compute histogram of the
+ * one-client run, cumulative counts by upper bound in ms): the fractions of batches over each
+ * bound from `floorMs` up. The floor is where the profile's own timings thin out (its largest
+ * p99), so that the tail adds mostly what a model timed alone does not show: measured here,
+ * 0.05 to 0.3% of the CNN's batches took over 20 ms in a server at one request at a time, and
+ * none of 3000 timed alone. Undefined when no batch went past the floor.
+ */
+export function tailFrom(buckets: Array<{ le: number; count: number }>, floorMs: number): Tail | undefined {
+  const total = buckets.at(-1)?.count ?? 0;
+  if (total === 0) return undefined;
+  const over = buckets.filter((b) => b.le >= floorMs && Number.isFinite(b.le) && b.count < total).map((b) => ({ ms: b.le, fraction: (total - b.count) / total }));
+  if (over.length === 0) return undefined;
+  const full = buckets.find((b) => b.count === total)!;
+  const finite = buckets.filter((b) => Number.isFinite(b.le));
+  return { over, maxMs: Number.isFinite(full.le) ? full.le : 2 * finite.at(-1)!.le };
+}
+
+/**
+ * Timer lateness from the three figures the generator reports. Its timers fire on a clock of
+ * whole milliseconds, so most sends are late by a fraction of one, evenly: the body is taken
+ * as uniform up to the 90th percentile (1.8 × the median), the tail linear through p99 to max.
+ */
+export function latenessSpread(l: { p50: number; p99: number; max: number }): Spread {
+  return { ms: l.p50, p10Ms: 0.2 * l.p50, p90Ms: Math.min(l.p99, 1.8 * l.p50), p99Ms: l.p99, maxMs: Math.max(l.p99, l.max) };
+}
+
+function inverse(points: Array<{ q: number; ms: number }>, u: number): number {
+  for (let i = 1; i < points.length; i++) {
+    const b = points[i]!;
+    if (u <= b.q) {
+      const a = points[i - 1]!;
+      return b.q > a.q ? a.ms + ((b.ms - a.ms) * (u - a.q)) / (b.q - a.q) : b.ms;
+    }
+  }
+  return points.at(-1)?.ms ?? 0;
+}
+
+export function spreadOf(xs: number[]): Spread {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+  return { ms: at(0.5), p10Ms: at(0.1), p90Ms: at(0.9), p99Ms: at(0.99), maxMs: s.at(-1)! };
+}
