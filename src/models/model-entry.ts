@@ -29,10 +29,9 @@ export interface ModelEntry {
   measuredBytes: number;
   /** Which files it was measured for (paths, sizes, modification times): a reload of the same ones takes it unmeasured. */
   measuredFiles?: string;
-  /** What a reload costs (ms), the figure eviction weighs: the median of `loadTimes`. */
-  loadMs: number;
   /**
-   * Its last few loads' times (ms). One load's time is a poor guess of the next: with worker
+   * Its last few loads' times (ms); their median is what a reload costs, the figure eviction
+   * weighs. One load's time is a poor guess of the next: with worker
    * threads reused, loads took from 5 to 300 ms for the same file on 2 busy cores, and eviction
    * weighing that noise evicted popular models whose last load happened to be quick.
    */
@@ -49,7 +48,7 @@ const RATE_HALF_LIFE_MS = 30_000;
 /** A model first seen in the repository: not loaded, never used. */
 export function newEntry(name: string, listed: string[], now: number): ModelEntry {
   return {
-    name, state: 'UNAVAILABLE', reason: '', versions: [], listed, waiters: 0, measuredBytes: 0, loadMs: 0, loadTimes: [],
+    name, state: 'UNAVAILABLE', reason: '', versions: [], listed, waiters: 0, measuredBytes: 0, loadTimes: [],
     lastUsedAt: now, rate: new RateMeter(RATE_HALF_LIFE_MS), heldUnloaded: false,
   };
 }

@@ -52,7 +52,7 @@ export class Residency {
 
   /** How long a load of the model should take: the median of its last loads' times, or the mean over all loads. */
   expectedLoadMs(entry: ModelEntry): number {
-    return entry.loadMs || this.history.meanLoadMs;
+    return median(entry.loadTimes) || this.history.meanLoadMs;
   }
 
   /**
@@ -124,7 +124,6 @@ export class Residency {
       }
       const ms = this.opts.clock.now() - started;
       entry.loadTimes = [...entry.loadTimes.slice(1 - LOAD_TIMES_KEPT), ms];
-      entry.loadMs = median(entry.loadTimes);
       this.history.recordLoad(ms);
       loaded.sort((a, b) => Number(b.version) - Number(a.version));
       entry.failure = undefined;
@@ -262,7 +261,7 @@ export class Residency {
         name: e.name,
         footprintBytes: e.versions.reduce((n, v) => n + v.footprintBytes, 0),
         lastUsedAt: e.lastUsedAt,
-        loadMs: e.loadMs,
+        loadMs: median(e.loadTimes),
         recentRate: e.rate.rate(now),
         busy: this.isBusy(e),
         pinned: e.source ? isPinned(e.source) : false,
@@ -308,7 +307,9 @@ export class RoomDeferred extends Error {
   }
 }
 
+/** 0 when there are none. */
 function median(xs: readonly number[]): number {
+  if (xs.length === 0) return 0;
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
