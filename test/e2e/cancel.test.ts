@@ -4,23 +4,14 @@
  * scheduler polls.
  */
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { RunningServer } from '../../src/server/server.js';
-import { type ExampleServer, serveExamples } from '../support/example-server.js';
+import { describe, expect, it } from 'vitest';
+import { useExampleServer } from '../support/example-server.js';
 import { get } from '../support/client.js';
 
 const SIDE = 960;
 
 describe('a queued request whose client disconnects', () => {
-  let examples: ExampleServer;
-  let server: RunningServer;
-  beforeAll(async () => {
-    examples = await serveExamples(inject('exampleRepository'), ['ocr_det']);
-    server = examples.server;
-  });
-  afterAll(async () => {
-    await examples?.close();
-  });
+  const server = useExampleServer(['ocr_det']);
 
   const body = (() => {
     const header = Buffer.from(JSON.stringify({

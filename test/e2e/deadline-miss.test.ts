@@ -3,23 +3,14 @@
  * scheduler could not see coming (here the model's first request, before any compute time is
  * known), as opposed to the ones it refuses in advance (shoal_refusals_total, reason deadline).
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { RunningServer } from '../../src/server/server.js';
-import { type ExampleServer, serveExamples } from '../support/example-server.js';
+import { describe, expect, it } from 'vitest';
+import { useExampleServer } from '../support/example-server.js';
 import { get, post } from '../support/client.js';
 
 const SIDE = 960;
 
 describe('deadline misses', () => {
-  let examples: ExampleServer;
-  let server: RunningServer;
-  beforeAll(async () => {
-    examples = await serveExamples(inject('exampleRepository'), ['ocr_det']);
-    server = examples.server;
-  });
-  afterAll(async () => {
-    await examples?.close();
-  });
+  const server = useExampleServer(['ocr_det']);
 
   const infer = async (parameters: Record<string, unknown>) => {
     const header = Buffer.from(JSON.stringify({

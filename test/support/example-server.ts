@@ -1,6 +1,7 @@
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/server.js';
 
 export interface ExampleServer {
@@ -22,6 +23,26 @@ export async function serveExamples(exampleRepository: string, models: readonly 
     close: async () => {
       await server.close();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * For a describe block: serves the named example models before its tests and stops the server
+ * after them. Read `url` inside tests (it is set once beforeAll has run).
+ */
+export function useExampleServer(models: readonly string[]): { readonly url: string } {
+  let examples: ExampleServer | undefined;
+  beforeAll(async () => {
+    examples = await serveExamples(inject('exampleRepository'), models);
+  });
+  afterAll(async () => {
+    await examples?.close();
+  });
+  return {
+    get url(): string {
+      if (!examples) throw new Error('the example server is not started yet: read url inside a test');
+      return examples.server.url;
     },
   };
 }
