@@ -8,8 +8,9 @@ const CHANNELS = [64, 128, 256] as const;
 
 /**
  * A small VGG-style classifier: three Conv 3×3 + Relu + MaxPool stages, global average pooling
- * and a linear layer; the weights are random. About 40 M multiply-adds an image (0.4–0.5 ms on
- * two cores of this machine), so a batch's compute outweighs carrying its 12 KB images over
+ * and a linear layer; the weights are random. About 40 M multiply-adds an image (0.23–0.35 ms
+ * on two cores of this machine, bench/baselines/ort-direct.ts at batch 32 to 1, in `npm run
+ * bench`), so a batch's compute outweighs carrying its 12 KB images over
  * HTTP, as it does for the image models people serve. (The first example CNN was LeNet-sized,
  * 9 µs an image: there the HTTP bytes, not the model, were what any server measured.)
  */
