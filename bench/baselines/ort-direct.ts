@@ -11,7 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { writeExampleRepository } from '../../src/onnx/examples.js';
 import { rng } from '../../src/bench/random.js';
@@ -62,6 +63,63 @@ export async function measureBatches(file: string, o: { batches: number[]; secon
     await session.release();
   }
   return figures;
+}
+
+/**
+ * Several sessions of one model, each on a worker thread of its own with `threads` intra-op
+ * threads, all running batches at once: the arrangement a server with that many instances
+ * uses. onnxruntime-node's `run` computes on the calling thread, so sessions on one thread would
+ * take turns. The worker is a string, evaluated as CommonJS, so that it runs the same under tsx
+ * and from dist/ without a second file to build.
+ */
+const PARALLEL_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const ort = require(workerData.ort);
+(async () => {
+  const s = await ort.InferenceSession.create(workerData.file, { intraOpNumThreads: workerData.threads });
+  const feeds = {};
+  for (const [name, t] of Object.entries(workerData.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+  for (let i = 0; i < 5; i++) await s.run(feeds);
+  parentPort.postMessage('ready');
+  parentPort.once('message', async (seconds) => {
+    const times = [];
+    const start = performance.now();
+    while (times.length < 20 || performance.now() - start < seconds * 1000) {
+      const t0 = performance.now();
+      await s.run(feeds);
+      times.push(performance.now() - t0);
+    }
+    parentPort.postMessage({ times, elapsedMs: performance.now() - start });
+    await s.release();
+  });
+})().catch((e) => { throw e; });
+`;
+
+export async function measureParallel(file: string, o: { sessions: number; threads: number; batch: number; seconds: number; dim: number }): Promise<BatchFigures> {
+  const probe = await ort.InferenceSession.create(file, { intraOpNumThreads: 1 });
+  const f = feeds(probe.inputMetadata.filter((m): m is Meta => m.isTensor), o.batch, o.dim, o.batch);
+  await probe.release();
+  const wire = Object.fromEntries(Object.entries(f).map(([name, t]) => [name, { type: t.type, data: t.data, dims: t.dims }]));
+  const ortPath = fileURLToPath(import.meta.resolve('onnxruntime-node'));
+  const workers = Array.from({ length: o.sessions }, () => new Worker(PARALLEL_WORKER, { eval: true, workerData: { ort: ortPath, file, threads: o.threads, feeds: wire } }));
+  const next = (w: Worker): Promise<unknown> => new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  try {
+    await Promise.all(workers.map(next));
+    const results = await Promise.all(workers.map((w) => {
+      const r = next(w);
+      w.postMessage(o.seconds);
+      return r as Promise<{ times: number[]; elapsedMs: number }>;
+    }));
+    const times = results.flatMap((r) => r.times).sort((a, b) => a - b);
+    const elapsedS = Math.max(...results.map((r) => r.elapsedMs)) / 1000;
+    const at = (q: number): number => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)]!;
+    return { batch: o.batch, runs: times.length, p50Ms: at(0.5), p99Ms: at(0.99), inferencesPerS: (o.batch * times.length) / elapsedS };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
 }
 
 export function figuresTable(model: string, rows: BatchFigures[]): string {

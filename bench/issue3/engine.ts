@@ -1,13 +1,16 @@
 /**
  * Issue 3 (b): the CNN's saturated throughput through shoal (dynamic batching on) over
- * onnxruntime-node's in-process throughput at its best batch size, with the same intra-op
- * thread count. shoal is saturated several ways: many clients each sending one image (the
+ * onnxruntime-node's in-process throughput at its best batch size, with the same threads.
+ * shoal serves the CNN with CNN_INSTANCES instances of one intra-op thread each (repos.ts), so
+ * onnxruntime is measured both ways with those threads: one session using them all, and one
+ * session per thread running at once; the denominator is the better of the two at its best
+ * batch size. shoal is saturated several ways: many clients each sending one image (the
  * server forms the batches), and a few clients each sending whole batches, of ort's best size
  * and of the model's max_batch_size; its saturated throughput is the highest of these.
  */
 import path from 'node:path';
 import type { PointStats } from '../../src/bench/recorder.js';
-import { measureBatches, type BatchFigures } from '../baselines/ort-direct.js';
+import { measureBatches, measureParallel, type BatchFigures } from '../baselines/ort-direct.js';
 import { shoalIntraOpThreads } from '../issue4/engine.js';
 import { measure, trouble } from '../lib/measure.js';
 
@@ -19,10 +22,14 @@ export const ENGINE_TARGET = 0.9;
 
 export interface CnnLoad { clients: number; batch: number; stats: PointStats; inferencesPerS: number }
 
+/** onnxruntime's throughput with the threads arranged one way: `sessions` at once, `threads` each. */
+export interface OrtArrangement { sessions: number; threads: number; figures: BatchFigures[] }
+
 export interface CnnCeiling {
   threads: number;
-  ort: BatchFigures[];
-  best: BatchFigures;
+  /** One session with every thread, then one single-threaded session per thread. */
+  ort: OrtArrangement[];
+  best: BatchFigures & { sessions: number; threads: number };
   loads: CnnLoad[];
   /** The load that got the most inferences through. */
   saturated: CnnLoad;
@@ -32,8 +39,15 @@ export interface CnnCeiling {
 
 export async function cnnCeiling(url: string, repo: string, o: { pointS: number; warmupS: number }): Promise<CnnCeiling> {
   const threads = shoalIntraOpThreads();
-  const ort = await measureBatches(path.join(repo, 'cnn', '1', 'model.onnx'), { batches: CNN_BATCHES, seconds: o.pointS, dim: 1, threads });
-  const best = ort.reduce((a, b) => (b.inferencesPerS > a.inferencesPerS ? b : a));
+  const file = path.join(repo, 'cnn', '1', 'model.onnx');
+  const ort: OrtArrangement[] = [{ sessions: 1, threads, figures: await measureBatches(file, { batches: CNN_BATCHES, seconds: o.pointS, dim: 1, threads }) }];
+  if (threads > 1) {
+    const figures: BatchFigures[] = [];
+    for (const batch of CNN_BATCHES) figures.push(await measureParallel(file, { sessions: threads, threads: 1, batch, seconds: o.pointS, dim: 1 }));
+    ort.push({ sessions: threads, threads: 1, figures });
+  }
+  const best = ort.flatMap((a) => a.figures.map((f) => ({ ...f, sessions: a.sessions, threads: a.threads })))
+    .reduce((a, b) => (b.inferencesPerS > a.inferencesPerS ? b : a));
   const shapes = [{ clients: ONE_IMAGE_CLIENTS, batch: 1 }, ...[...new Set([best.batch, CNN_MAX_BATCH])].filter((b) => b > 1).map((batch) => ({ clients: FULL_BATCH_CLIENTS, batch }))];
   const loads: CnnLoad[] = [];
   for (const l of shapes) {

@@ -5,7 +5,7 @@ import { mib, ms, perS, ratio, sectionHead, table, yes } from '../lib/markdown.j
 import { HINT_CLIENTS, P99_OBJECTIVE_MS, SEARCH_RESOLUTION, type BatchingResult } from './batching.js';
 import { ENGINE_TARGET, type CnnCeiling } from './engine.js';
 import { CAPACITY_CLIENTS, OVERLOAD, type OverloadResult } from './overload.js';
-import { DYNAMIC_BATCHING } from './repos.js';
+import { CNN_INSTANCES, DYNAMIC_BATCHING } from './repos.js';
 
 export const BATCHING_TARGET = 3;
 
@@ -66,14 +66,21 @@ function batchingLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[
   ];
 }
 
+function arrangement(a: { sessions: number; threads: number }): string {
+  return a.sessions === 1 ? `one session, ${a.threads} intra-op thread${a.threads > 1 ? 's' : ''}` : `${a.sessions} sessions of ${a.threads} thread${a.threads > 1 ? 's' : ''} running at once, each on its own worker thread`;
+}
+
 function cnnLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[] {
   const c = r.cnn;
   if (!c) return ['#### (b) CNN through shoal ÷ onnxruntime-node in-process', '', `Not measured: ${r.cnnError ?? 'skipped'}`, ''];
   return [
     '#### (b) CNN through shoal ÷ onnxruntime-node in-process, at its best batch size',
     '',
-    `onnxruntime-node direct (bench/baselines/ort-direct.ts, ${c.threads} intra-op threads, as shoal's default for one instance), inferences/s by batch size: ` +
-      c.ort.map((f) => `${f.batch}: ${perS(f.inferencesPerS)}`).join(', ') + `; best: batch ${c.best.batch}, **${perS(c.best.inferencesPerS)}/s**.`,
+    `shoal serves the CNN as ${CNN_INSTANCES} instance${CNN_INSTANCES > 1 ? 's' : ''} of ${Math.max(1, Math.floor(c.threads / CNN_INSTANCES))} intra-op thread${c.threads / CNN_INSTANCES >= 2 ? 's' : ''} each (bench/issue3/repos.ts says why). onnxruntime-node direct (bench/baselines/ort-direct.ts) with the same ${c.threads} threads, inferences/s by batch size:`,
+    '',
+    ...c.ort.map((a) => `- ${arrangement(a)}: ` + a.figures.map((f) => `${f.batch}: ${perS(f.inferencesPerS)}`).join(', ')),
+    '',
+    `Best: ${arrangement(c.best)}, batch ${c.best.batch}, **${perS(c.best.inferencesPerS)}/s**.`,
     '',
     ...table(['shoal (dynamic batching on), closed loop, binary', 'inferences/s', 'p99 ms/request', '÷ ort-direct best'], c.loads.map((l) => [
       `${l.clients} clients, ${l.batch} image${l.batch > 1 ? 's' : ''} per request${l === c.saturated ? ' (saturated: the highest)' : ''}`,

@@ -5,6 +5,9 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2
 const LAG_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1];
 const STATES: ModelState[] = ['READY', 'UNAVAILABLE', 'LOADING', 'UNLOADING'];
 
+/** How often the event-loop lag timer is due (ms). */
+export const LAG_SAMPLE_MS = 20;
+
 /** The server's Prometheus metrics, each registered once in its own registry. */
 export class Metrics {
   readonly registry = new Registry();
@@ -137,12 +140,14 @@ export class Metrics {
     for (const s of STATES) this.modelState.set({ model, state: s }, s === state ? 1 : 0);
   }
 
-  /** Samples event-loop lag as timer drift every `intervalMs`. */
-  startLagSampler(intervalMs = 20): void {
+  /** Samples event-loop lag as timer drift every `intervalMs`, and tells `onSample` each one (ms, and when). */
+  startLagSampler(intervalMs = LAG_SAMPLE_MS, onSample?: (lagMs: number, at: number) => void): void {
     let expected = performance.now() + intervalMs;
     this.lagTimer = setInterval(() => {
       const now = performance.now();
-      this.eventLoopLag.observe(Math.max(0, now - expected) / 1000);
+      const lag = Math.max(0, now - expected);
+      this.eventLoopLag.observe(lag / 1000);
+      onSample?.(lag, now);
       expected = now + intervalMs;
     }, intervalMs);
     this.lagTimer.unref();

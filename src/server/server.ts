@@ -6,12 +6,13 @@ import { systemClock } from '../core/clock.js';
 import { type ModelControlMode, ModelManager } from '../models/model-manager.js';
 import type { EvictionPolicyName } from '../models/eviction.js';
 import { registerKServeRoutes } from '../protocol/kserve/http.js';
+import { Lateness } from '../scheduling/lateness.js';
 import { type TenantAuth, adminOnly } from '../protocol/kserve/auth.js';
 import type { TenantsConfig } from '../tenants/config.js';
 import { exposureProblem } from '../tenants/exposure.js';
 import { Tenants } from '../tenants/tenants.js';
 import type { Limits } from '../protocol/kserve/decode.js';
-import { type CounterSeries, Metrics } from './metrics.js';
+import { type CounterSeries, LAG_SAMPLE_MS, Metrics } from './metrics.js';
 import { Service } from './service.js';
 import { LogSampler, type Suppressed } from './log-sampler.js';
 
@@ -153,9 +154,17 @@ export async function startServer(options: Partial<ServerOptions> & Pick<ServerO
   // On the node:http server rather than as a fastify hook: the count needs only the response,
   // and a raw listener costs a request less than a pass through fastify's hook runner.
   app.server.on('request', (_req: IncomingMessage, res: ServerResponse) => inflight.track(res));
+  // A request that reaches the host while the event loop is busy waits in its socket, unseen,
+  // until the loop reads it, and its deadline is already running at its client. A timer due at a
+  // random moment is late by what is left of the loop's busy spell, and so is data that arrives
+  // then, so the median of the last second's timer lateness is the estimate of that wait. Under
+  // 5× overload refusals keep the loop busy, and without it admission let in requests with the
+  // full deadline left that had lost part of it in the socket, and they were answered late.
+  const unseenWait = new Lateness({ quantile: 0.5 });
   registerKServeRoutes(app, service, {
     limits: opts.limits,
     clock: systemClock,
+    unseenWaitMs: () => unseenWait.marginMs(systemClock.now()),
     auth,
     // One access-log line per inference request; failures at info so they show by default.
     onInferDone: (done) => {
@@ -186,7 +195,7 @@ export async function startServer(options: Partial<ServerOptions> & Pick<ServerO
   const port = typeof address === 'object' && address ? address.port : opts.httpPort;
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
   logger.info({ url, repository: opts.modelRepository }, 'listening; loading models');
-  metrics.startLagSampler();
+  metrics.startLagSampler(LAG_SAMPLE_MS, (lagMs, at) => unseenWait.observe(lagMs, at));
   await models.loadAll();
   service.markStarted();
   logger.info({ models: service.repositoryIndex(false) }, 'ready');

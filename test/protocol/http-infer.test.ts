@@ -39,6 +39,18 @@ describe('inference', () => {
     expect(h.service.received[0]!.signal).toBeInstanceOf(AbortSignal);
   });
 
+  it('dates the arrival back by the wait the event loop is estimated to have left the request unread', async () => {
+    const lagged = await harness({ unseenWaitMs: () => 40 });
+    try {
+      lagged.clock.set(1234);
+      const r = await lagged.postJson('/v2/models/echo/infer', { inputs: [{ name: 'x', datatype: 'INT8', shape: [1], data: [5] }] });
+      expect(r.statusCode).toBe(200);
+      expect(lagged.service.received[0]!.arrivalTime).toBe(1194);
+    } finally {
+      await lagged.app.close();
+    }
+  });
+
   it("uses fastify's request id as the trace id unless given a generator", async () => {
     const own = await harness({ newTraceId: undefined }, { genReqId: () => 'req-xyz' });
     await own.app.inject({ method: 'POST', url: '/v2/models/echo/infer', payload: JSON.stringify({ inputs: [{ name: 'x', datatype: 'INT8', shape: [1], data: [5] }] }) });

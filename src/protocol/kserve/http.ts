@@ -55,6 +55,12 @@ export interface KServeRouteOptions {
    * only the models it may use, and only admin tenants may load or unload. Absent: open.
    */
   auth?: TenantAuth;
+  /**
+   * Estimated ms a request waited, unread, before the event loop got to it: its arrival is
+   * taken that much before the headers were read, so that its deadline and queue timeout count
+   * from when it reached the host, as its client's do. Absent: 0.
+   */
+  unseenWaitMs?: () => number;
 }
 
 interface ModelParams {
@@ -133,10 +139,11 @@ function routes(app: FastifyInstance, service: InferenceService, opts: KServeRou
   // Arrival is taken before the body is read: reading a large body is part of the request's time.
   // It rides on the request in a slot fastify reserves for decorations.
   app.decorateRequest(ARRIVAL, 0);
+  const unseenWaitMs = opts.unseenWaitMs ?? (() => 0);
   for (const url of versioned('/infer')) {
     app.post<{ Params: ModelParams }>(url, {
       onRequest: (request, _reply, done) => {
-        (request as ArrivalStamped)[ARRIVAL] = opts.clock.now();
+        (request as ArrivalStamped)[ARRIVAL] = opts.clock.now() - unseenWaitMs();
         done();
       },
     }, async (request, reply) => infer(request, reply, (request as ArrivalStamped)[ARRIVAL], service, opts));
