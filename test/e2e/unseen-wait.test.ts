@@ -26,8 +26,9 @@ describe('arrival dated back by the event loop lag', () => {
   it('refuses a short deadline while the loop has been lagging by more, and serves it once the lag is gone', async () => {
     expect((await infer(40)).status).toBe(200);
     // Busy spells of 100 ms with short breaks: the lag timer (due every 20 ms) fires in each break
-    // about 80 ms late, so for a second the median lag is far above 40 ms.
-    for (let i = 0; i < 8; i++) {
+    // about 80 ms late. Lag samples count for a second, so 1.2 s of spells leave only late ones
+    // (fewer spells would leave idle samples from before them, which can hold the median down).
+    for (let i = 0; i < 12; i++) {
       spin(100);
       await sleep(1);
     }
