@@ -27,12 +27,16 @@ export const sizedAnswer = (tag: number, row: readonly number[]): number => tag 
 
 /**
  * Writes `<dir>/<name>/1/model.onnx` and a config (batching up to 8) for each model. The config
- * declares the inputs and outputs, so metadata answers before a model is loaded.
+ * declares the inputs and outputs, so metadata answers before a model is loaded. `sloMs`: every
+ * model's `slo.default_deadline_microseconds`, the deadline of requests that bring none, which
+ * is how an operator tells shoal the latency its clients need (admission then refuses early
+ * what cannot be answered in time, and a request waits for its model's load only that long).
  */
-export async function writeSizedRepository(dir: string, models: ReadonlyArray<{ name: string; tag: number; bytes: number; config?: string }>): Promise<void> {
+export async function writeSizedRepository(dir: string, models: ReadonlyArray<{ name: string; tag: number; bytes: number; config?: string }>, opts: { sloMs?: number } = {}): Promise<void> {
+  const slo = opts.sloMs ? `slo: { default_deadline_microseconds: ${Math.round(opts.sloMs * 1000)} }\n` : '';
   for (const m of models) {
     await mkdir(path.join(dir, m.name, '1'), { recursive: true });
     await writeFile(path.join(dir, m.name, '1', 'model.onnx'), sizedModel(m.tag, m.bytes));
-    await writeFile(path.join(dir, m.name, 'config.yaml'), `max_batch_size: 8\ninput: [{ name: x, data_type: TYPE_FP32, dims: [${SIZED_INPUT}] }]\noutput: [{ name: y, data_type: TYPE_FP32, dims: [1] }]\n${m.config ?? ''}`);
+    await writeFile(path.join(dir, m.name, 'config.yaml'), `max_batch_size: 8\ninput: [{ name: x, data_type: TYPE_FP32, dims: [${SIZED_INPUT}] }]\noutput: [{ name: y, data_type: TYPE_FP32, dims: [1] }]\n${slo}${m.config ?? ''}`);
   }
 }

@@ -24,6 +24,19 @@ export interface EvictionPolicy {
   readonly name: EvictionPolicyName;
   /** Names to evict, in order, so that `needBytes` more fit under `budgetBytes`; undefined when even evicting every evictable model would not make room. An empty array: it already fits. */
   chooseVictims(resident: readonly ResidentModel[], needBytes: number, budgetBytes: number, now: number): string[] | undefined;
+  /**
+   * Whether loading `newcomer` is worth evicting `victims` (as chooseVictims picked them), asked
+   * only while the load lane is congested, when every load delays the others; absent: always.
+   */
+  worthLoading?(victims: readonly ResidentModel[], newcomer: Newcomer): boolean;
+}
+
+/** A model that is not resident, as a load would bring it in. */
+export interface Newcomer {
+  /** Recent request rate, counted as requests arrive, loaded or not (see RateMeter). */
+  recentRate: number;
+  /** What its load is expected to take (ms). */
+  loadMs: number;
 }
 
 export const EVICTION_POLICIES: readonly EvictionPolicyName[] = ['lru', 'cost-aware'];
@@ -57,10 +70,31 @@ export function residencyValue(m: ResidentModel): number {
   return (m.recentRate * Math.max(m.loadMs, 1)) / Math.max(m.footprintBytes, 1);
 }
 
+/** How many times what it evicts a load must be worth while loads queue (see costAware's worthLoading). */
+export const ADMISSION_MARGIN = 2;
+
+/**
+ * Reload-milliseconds per second that keeping `m` resident saves, whatever its size: what a
+ * load of it is worth, or what evicting it costs, once the room it takes or frees is settled.
+ */
+const reloadCost = (m: { recentRate: number; loadMs: number }): number => m.recentRate * Math.max(m.loadMs, 1);
+
 const costAware: EvictionPolicy = {
   name: 'cost-aware',
   chooseVictims: (resident, needBytes, budgetBytes) =>
     pick(resident, needBytes, budgetBytes, (a, b) => residencyValue(a) - residencyValue(b) || a.lastUsedAt - b.lastUsedAt || b.footprintBytes - a.footprintBytes || a.name.localeCompare(b.name)),
+  /**
+   * A load whose model is asked for less (rate × reload cost) than the models it would evict
+   * together is declined while the lane is congested (Residency.congested): under overload every miss asks for a load,
+   * the lane cannot do them all, and evicting a popular model for a rare one only turns the
+   * popular one's next requests into misses as well (the many-models bench thrashed this way,
+   * its loads taking the cores the hits needed). What GreedyDual-Size-Frequency leaves out and
+   * cache admission (TinyLFU's) adds; demand is counted on arrival, so a declined model's rate
+   * keeps growing until it earns its room. It must be worth ADMISSION_MARGIN times as much: load
+   * times measured on busy cores vary severalfold for one file, and models of like value would
+   * otherwise keep trading places on that noise, each trade a load.
+   */
+  worthLoading: (victims, newcomer) => reloadCost(newcomer) >= ADMISSION_MARGIN * victims.reduce((n, v) => n + reloadCost(v), 0),
 };
 
 /**
@@ -93,7 +127,8 @@ function pick(resident: readonly ResidentModel[], needBytes: number, budgetBytes
 /**
  * Exponentially decaying request-rate estimate, clock passed in on every call. Each request adds
  * a weight that halves every `halfLifeMs`; for a steady rate r the sum settles at r / λ (λ the
- * decay constant), so rate = sum × λ. Times must not go backwards.
+ * decay constant), so rate = sum × λ. Times must not go backwards. An event may weigh more than
+ * one (`record`'s weight): then it is the rate of that quantity, such as ms of loading per second.
  */
 export class RateMeter {
   private readonly lambdaPerMs: number;
@@ -105,8 +140,8 @@ export class RateMeter {
     this.lambdaPerMs = Math.LN2 / halfLifeMs;
   }
 
-  record(now: number): void {
-    this.sum = this.decayed(now) + 1;
+  record(now: number, weight = 1): void {
+    this.sum = this.decayed(now) + weight;
     this.at = now;
   }
 

@@ -21,7 +21,7 @@ export interface ModelEntry {
   /** The config completed at its last load, kept after it is evicted so metadata still answers. */
   lastConfig?: ModelConfig;
   /** The load under way, which requests for the model share. */
-  loading?: { promise: Promise<void>; startedAt: number };
+  loading?: LoadUnderWay;
   /** Requests waiting for that load: the model is busy until they have their lease. */
   waiters: number;
   failure?: LoadFailure;
@@ -30,16 +30,42 @@ export interface ModelEntry {
   /** Which files it was measured for (paths, sizes, modification times): a reload of the same ones takes it unmeasured. */
   measuredFiles?: string;
   /**
-   * Its last few loads' times (ms); their median is what a reload costs, the figure eviction
-   * weighs. One load's time is a poor guess of the next: with worker
-   * threads reused, loads took from 5 to 300 ms for the same file on 2 busy cores, and eviction
-   * weighing that noise evicted popular models whose last load happened to be quick.
+   * Its last few loads' times (ms): their median is how long the next is expected to take, their
+   * minimum the reload cost eviction weighs (residency.ts, reloadMs). One load's time is a poor
+   * guess of the next: with worker threads reused, loads took from 5 to 300 ms for the same file
+   * on 2 busy cores, and eviction weighing that noise evicted popular models whose last load
+   * happened to be quick.
    */
   loadTimes: number[];
   lastUsedAt: number;
   rate: RateMeter;
   /** Unloaded through the API: requests do not load it again until the API does. */
   heldUnloaded: boolean;
+}
+
+/**
+ * An on-demand load and who waits for it. Each waiter leaves at the end of its wait (its deadline
+ * or timeout), refused, whether or not the load has finished; a load still queued or waiting for
+ * room that nobody waits for any more is given up (`wanted`), since under overload such loads
+ * would fill the lane with work whose every client has already had its answer.
+ */
+export interface LoadUnderWay {
+  promise: Promise<void>;
+  startedAt: number;
+  /** Clock time each waiter waits until (Infinity: without bound). */
+  waiting: Set<{ until: number }>;
+  /**
+   * Started for a request that could not wait for it: it goes on with nobody waiting, so that a
+   * model loading slower than its clients' deadlines is not cold for ever.
+   */
+  keep: boolean;
+}
+
+/** The latest clock time a waiter of the load waits until; -Infinity when none waits. */
+export function waitedUntil(l: LoadUnderWay): number {
+  let until = Number.NEGATIVE_INFINITY;
+  for (const w of l.waiting) if (w.until > until) until = w.until;
+  return until;
 }
 
 /** Half-life of the request-rate estimate the cost-aware policy reads. */

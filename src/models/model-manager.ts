@@ -7,7 +7,7 @@ import type { HostCache } from './host-cache.js';
 import { LoadOrder } from './load-order.js';
 import { type BackoffOptions, DEFAULT_BACKOFF, backoffRemainingMs, canWaitForLoad, recordFailure } from './loading.js';
 import { DEFAULT_CONCURRENT_LOADS, type LoadCause, type ModelControlMode, type ModelManagerOptions } from './manager-options.js';
-import { type ModelEntry, checkListed, declaredConfig, defaultWaitMs, isPinned, newEntry, notReady, pickVersion } from './model-entry.js';
+import { type LoadUnderWay, type ModelEntry, checkListed, declaredConfig, defaultWaitMs, isPinned, newEntry, notReady, pickVersion, waitedUntil } from './model-entry.js';
 import { Patience } from './idle-wait.js';
 import { Residency, RoomDeferred } from './residency.js';
 import type { ModelVersion } from './version-loader.js';
@@ -136,9 +136,10 @@ export class ModelManager {
     if (this.residency.budget !== undefined) entry.rate.record(this.opts.clock.now());
     // Back-off and deadline refusals are thrown here, synchronously: no load, no wait.
     const joined = entry.loading !== undefined;
-    const load = this.loadOnDemand(entry, waitMs?.() ?? defaultWaitMs(entry));
+    const wait = waitMs?.() ?? defaultWaitMs(entry);
+    const load = this.loadOnDemand(entry, wait);
     this.opts.events?.lookedUp?.({ model: name, hit: false, joined });
-    return this.acquireAfterLoad(entry, version, load);
+    return this.acquireAfterLoad(entry, version, load, wait);
   }
 
   /** Gives back a version `acquire` handed out. */
@@ -234,47 +235,79 @@ export class ModelManager {
     return this.mode === 'on-demand' && !entry.heldUnloaded && entry.source !== undefined && !entry.source.error && entry.state !== 'UNLOADING';
   }
 
-  private async acquireAfterLoad(entry: ModelEntry, version: string | undefined, load: Promise<void>): Promise<ModelVersion> {
+  /**
+   * Waits for the load, but no longer than `waitMs`: a request whose deadline passes while its
+   * model is still queued for the lane or loading is refused then, not once the load is done
+   * (under overload that was seconds later, and its answer was of no use by then).
+   */
+  private async acquireAfterLoad(entry: ModelEntry, version: string | undefined, load: LoadUnderWay, waitMs: number): Promise<ModelVersion> {
     entry.waiters++;
+    const waiter = { until: Number.isFinite(waitMs) ? this.opts.clock.now() + waitMs : Number.POSITIVE_INFINITY };
+    load.waiting.add(waiter);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await load;
+      if (Number.isFinite(waitMs)) {
+        // Real time, as the requests' deadlines are kept in real time by the scheduler too.
+        const expired = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(waitedOut(entry.name, waitMs)), Math.max(0, waitMs));
+        });
+        await Promise.race([load.promise, expired]);
+      } else {
+        await load.promise;
+      }
       // Waiters count as busy, so nothing evicts the model between the load and this line.
       if (entry.state !== 'READY') throw notReady(entry);
       const v = pickVersion(entry, version);
       this.take(entry, v, true);
       return v;
     } finally {
+      clearTimeout(timer);
+      load.waiting.delete(waiter);
       entry.waiters--;
     }
   }
 
   /** The load this request waits for: the one under way, or a new one if back-off and the request's deadline allow. */
-  private loadOnDemand(entry: ModelEntry, waitMs: number): Promise<void> {
+  private loadOnDemand(entry: ModelEntry, waitMs: number): LoadUnderWay {
     const now = this.opts.clock.now();
     const expected = this.residency.expectedLoadMs(entry);
     if (entry.loading) {
       if (!canWaitForLoad(expected, waitMs, now, entry.loading.startedAt)) throw loadingRefusal(entry.name, expected - (now - entry.loading.startedAt), waitMs);
-      return entry.loading.promise;
+      return entry.loading;
     }
     const backoff = backoffRemainingMs(entry.failure, now, this.backoff);
     if (backoff > 0) {
       throw new ShoalError('unavailable', `model '${entry.name}' failed to load (${entry.failure!.reason}); it is tried again in ${Math.ceil(backoff / 1000)} s`, Math.ceil(backoff / 1000), 'load_backoff');
     }
+    // With the lane congested, a load that would evict models worth more than it is declined
+    // (the policy's call): it would only delay the loads that are worth it and make more misses.
+    if (this.residency.congested() && !this.residency.worthLoading(entry)) throw declined(entry.name);
     const fits = canWaitForLoad(expected, waitMs, now);
     const source = entry.source!;
+    const load: LoadUnderWay = { promise: Promise.resolve(), startedAt: now, waiting: new Set(), keep: !fits };
     // A load queued behind another one (a startup or explicit load) may find the model ready.
-    const promise = this.order.serialize(entry.name, () => (entry.state === 'READY' ? Promise.resolve() : this.loadFrom(source, 'on-demand', true))).then(() => {
+    const promise = this.order.serialize(entry.name, () => (entry.state === 'READY' ? Promise.resolve() : this.loadFrom(source, 'on-demand', true, load))).then(() => {
       if (entry.state !== 'READY') throw unavailable(`model '${entry.name}' could not be loaded: ${entry.reason}`);
     });
-    entry.loading = { promise, startedAt: now };
+    load.promise = promise;
+    entry.loading = load;
     const clear = () => {
-      if (entry.loading?.promise === promise) entry.loading = undefined;
+      if (entry.loading === load) entry.loading = undefined;
     };
     promise.then(clear, clear);
-    // A request that cannot wait is refused, but the load goes on: otherwise a model that loads
-    // slower than its clients' deadlines would never be loaded on demand, and stay cold for ever.
+    // A request that cannot wait is refused, but the load goes on (`keep`): otherwise a model
+    // that loads slower than its clients' deadlines (as loads on busy cores do) would never be
+    // loaded on demand, and stay cold for ever, however popular.
     if (!fits) throw loadingRefusal(entry.name, expected, waitMs);
-    return promise;
+    return load;
+  }
+
+  /**
+   * Whether an on-demand load is still worth starting: someone waits for it long enough for it
+   * to finish, or it was started to go on without waiters (`keep`).
+   */
+  private wanted(load: LoadUnderWay, entry: ModelEntry): boolean {
+    return load.keep || waitedUntil(load) - this.opts.clock.now() >= this.residency.expectedLoadMs(entry);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -292,8 +325,12 @@ export class ModelManager {
     return entry;
   }
 
-  /** `evict`: whether to make room by evicting others; at start in `none` mode, models that do not fit stay out instead. */
-  private async loadFrom(m: RepositoryModel, cause: LoadCause, evict: boolean): Promise<void> {
+  /**
+   * `evict`: whether to make room by evicting others; at start in `none` mode, models that do not
+   * fit stay out instead. `demand`: the on-demand load this carries out, given up once nobody
+   * waits for it (see wanted).
+   */
+  private async loadFrom(m: RepositoryModel, cause: LoadCause, evict: boolean, demand?: LoadUnderWay): Promise<void> {
     const entry = this.entryFor(m);
     if (m.error) {
       await this.residency.swap(entry, [], 'UNAVAILABLE', m.error);
@@ -308,19 +345,35 @@ export class ModelManager {
       for (;;) {
         const patient = cause === 'on-demand' && !patience.over;
         try {
-          swapped = await this.order.inLane(() => this.residency.load(m, entry, cause, evict, known, patient), known === undefined ? 'alone' : 'shared');
+          swapped = await this.order.inLane(() => {
+            // Checked when the lane gets to it: under overload a load may queue longer than every
+            // waiter's deadline, and then its run would only delay the loads behind it.
+            if (demand && !this.wanted(demand, entry)) throw new LoadAbandoned(m.name);
+            return this.residency.load(m, entry, cause, evict, known, patient);
+          }, known === undefined ? 'alone' : 'shared');
           break;
         } catch (e) {
           if (!(e instanceof RoomDeferred)) throw e;
-          await Promise.race([this.residency.nextIdle(), patience.passed]);
+          // No longer than its waiters can still use the load: past that it is given up (above).
+          const leftMs = demand && !demand.keep ? waitedUntil(demand) - this.opts.clock.now() - this.residency.expectedLoadMs(entry) : Number.POSITIVE_INFINITY;
+          if (leftMs <= 0) throw new LoadAbandoned(m.name);
+          const bounded = Number.isFinite(leftMs) ? sleep(leftMs) : undefined;
+          try {
+            await Promise.race([this.residency.nextIdle(), patience.passed, ...(bounded ? [bounded.done] : [])]);
+          } finally {
+            // Woken by a model going idle (hundreds of times a second under load), not by this.
+            bounded?.cancel();
+          }
         }
       }
     } catch (e) {
       const reason = (e as Error).message;
-      // Want of room is the moment's, not the model's: it does not start a back-off.
-      if (cause !== 'explicit' && (e as ShoalError).reason !== 'memory_full') entry.failure = recordFailure(entry.failure, this.opts.clock.now(), reason);
+      // Want of room, and waiters gone, are the moment's, not the model's: no back-off.
+      const transient = e instanceof LoadAbandoned || (e as ShoalError).reason === 'memory_full';
+      if (cause !== 'explicit' && !transient) entry.failure = recordFailure(entry.failure, this.opts.clock.now(), reason);
       await this.residency.swap(entry, entry.versions, entry.versions.length > 0 ? 'READY' : 'UNAVAILABLE', reason);
-      this.opts.events?.loadFailed?.({ model: m.name, cause, reason });
+      // A load given up was no failure of the model; its waiters have had their answers.
+      if (!(e instanceof LoadAbandoned)) this.opts.events?.loadFailed?.({ model: m.name, cause, reason });
       return;
     } finally {
       patience.clear();
@@ -335,6 +388,42 @@ export class ModelManager {
  * that could make room is busy (Residency.load's `patient`), before it gives up for want of room.
  */
 const ROOM_WAIT_MS = 1_000;
+
+/** An on-demand load given up before it started, since nobody waits for it any more (see ModelManager.wanted). */
+class LoadAbandoned extends Error {
+  constructor(name: string) {
+    super(`given up before it started: no request waiting for '${name}' could still wait for its load to finish`);
+  }
+}
+
+/** A timer that holds nothing open, since what it bounds is a wait with other ways to end; cancel it when one of those ends it. */
+function sleep(ms: number): { done: Promise<void>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms).unref();
+  });
+  return { done, cancel: () => clearTimeout(timer) };
+}
+
+/** The refusal of a request whose model's load the eviction policy declined (Residency.worthLoading). */
+function declined(name: string): ShoalError {
+  return new ShoalError(
+    'unavailable',
+    `model '${name}' is not loaded, and while the load lane is congested it is not loaded in place of models asked for more (eviction policy); retry later`,
+    1,
+    'load_declined',
+  );
+}
+
+/** The refusal of a request whose wait for its model's load ran out. */
+function waitedOut(name: string, waitMs: number): ShoalError {
+  return new ShoalError(
+    'unavailable',
+    `model '${name}' was not loaded within the ${Math.max(0, Math.floor(waitMs))} ms the request could wait (its deadline or timeout); retry later`,
+    1,
+    'loading',
+  );
+}
 
 function loadingRefusal(name: string, expectedMs: number, waitMs: number): ShoalError {
   return new ShoalError(

@@ -3,7 +3,7 @@ import { ShoalError, unavailable } from '../core/errors.js';
 import type { ModelState } from '../core/service.js';
 import { defaultPartialConfig } from '../repository/config.js';
 import type { RepositoryModel } from '../repository/repository.js';
-import { type EvictionPolicy, type ResidentModel, evictionPolicy } from './eviction.js';
+import { type EvictionPolicy, RateMeter, type ResidentModel, evictionPolicy } from './eviction.js';
 import { LoadHistory, measureFootprint, shareFootprint } from './footprint.js';
 import { HostCache } from './host-cache.js';
 import { IdleSignal } from './idle-wait.js';
@@ -38,6 +38,8 @@ export class Residency {
   /** Loads under way, by model: settled when each ends, however it ends. */
   private readonly loading = new Map<string, Promise<void>>();
   private readonly idle = new IdleSignal();
+  /** Ms spent loading per second, decaying: how busy the lane has been of late. */
+  private readonly laneMeter = new RateMeter(LANE_HALF_LIFE_MS);
 
   constructor(
     private readonly models: ReadonlyMap<string, ModelEntry>,
@@ -123,6 +125,7 @@ export class Residency {
         }
       }
       const ms = this.opts.clock.now() - started;
+      this.laneMeter.record(this.opts.clock.now(), ms);
       entry.loadTimes = [...entry.loadTimes.slice(1 - LOAD_TIMES_KEPT), ms];
       this.history.recordLoad(ms);
       loaded.sort((a, b) => Number(b.version) - Number(a.version));
@@ -139,6 +142,38 @@ export class Residency {
       for (const [file, bytes] of cached) this.hostCache?.put(file, bytes);
       throw e;
     }
+  }
+
+  /**
+   * Whether the lane has lately spent at least CONGESTED_LANE of its time loading: then each load
+   * delays the next and takes cores from the requests, and the policy may decline loads not worth
+   * what they evict (worthLoading). A decaying figure rather than whether loads queue this
+   * instant: under overload the lane empties now and then for a moment, and every load let through
+   * then, worth it or not, evicted a model that was soon missed; at a low rate, loads seldom
+   * overlap, but now and then one waits for another, and declining a load then refused requests
+   * that a load would have answered in time.
+   */
+  congested(): boolean {
+    return this.laneMeter.rate(this.opts.clock.now()) / 1000 >= CONGESTED_LANE;
+  }
+
+  /**
+   * Whether a load of the model, were it to make its room now, is worth the models it would
+   * evict (the policy's `worthLoading`; always without a budget, or when room is free, or when
+   * it cannot be made at all, which the load itself then reports). The room is a guess before
+   * the first load: a session's mean overhead, without the file, which is not read here.
+   */
+  worthLoading(entry: ModelEntry): boolean {
+    if (this.budget === undefined || !this.policy.worthLoading) return true;
+    const now = this.opts.clock.now();
+    const resident = this.residentModels(now);
+    let reserved = 0;
+    for (const [name, bytes] of this.reserved) if (name !== entry.name) reserved += bytes;
+    const need = (entry.measuredBytes || this.history.overheadPerSession) + this.releasingBytes + reserved;
+    const victims = this.policy.chooseVictims(resident, need, this.budget, now);
+    if (victims === undefined || victims.length === 0) return true;
+    const chosen = new Set(victims);
+    return this.policy.worthLoading(resident.filter((r) => chosen.has(r.name)), { recentRate: entry.rate.rate(now), loadMs: entry.loadTimes.length > 0 ? reloadMs(entry) : this.history.meanLoadMs });
   }
 
   /**
@@ -261,7 +296,7 @@ export class Residency {
         name: e.name,
         footprintBytes: e.versions.reduce((n, v) => n + v.footprintBytes, 0),
         lastUsedAt: e.lastUsedAt,
-        loadMs: median(e.loadTimes),
+        loadMs: reloadMs(e),
         recentRate: e.rate.rate(now),
         busy: this.isBusy(e),
         pinned: e.source ? isPinned(e.source) : false,
@@ -297,6 +332,11 @@ async function filesSize(m: RepositoryModel, cached: ReadonlyMap<string, Uint8Ar
   return sizes.reduce((a, b) => a + b, 0);
 }
 
+/** Half-life of the lane's busy figure (congested): a few seconds of loads, not one. */
+const LANE_HALF_LIFE_MS = 5_000;
+/** Seconds of loading per second (summed over loads side by side) from which the lane counts as congested. */
+const CONGESTED_LANE = 0.5;
+
 /** Loads whose times make a model's reload cost. */
 const LOAD_TIMES_KEPT = 5;
 
@@ -305,6 +345,17 @@ export class RoomDeferred extends Error {
   constructor() {
     super('waiting for room');
   }
+}
+
+/**
+ * What the policy weighs as a model's reload time: the quickest of its last loads, its own cost
+ * with the least of the machine's other work in it. Measured under the many-models bench's
+ * overload, one 64 KiB model's loads took 50 ms to 4 s as the cores were taken by other loads
+ * and requests; with the median, values swung severalfold on that noise, models of like
+ * popularity kept trading places, and each trade was a load. 0 when never loaded.
+ */
+function reloadMs(e: ModelEntry): number {
+  return e.loadTimes.length === 0 ? 0 : Math.min(...e.loadTimes);
 }
 
 /** 0 when there are none. */

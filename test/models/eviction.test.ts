@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateMeter, type ResidentModel, evictionPolicy, residencyValue } from '../../src/models/eviction.js';
+import { ADMISSION_MARGIN, RateMeter, type ResidentModel, evictionPolicy, residencyValue } from '../../src/models/eviction.js';
 import { HostCache } from '../../src/models/host-cache.js';
 import { backoffRemainingMs, canWaitForLoad, recordFailure, retryAt } from '../../src/models/loading.js';
 
@@ -61,9 +61,79 @@ describe('cost-aware eviction', () => {
     expect(cost.chooseVictims(resident, 10 * MB, 40 * MB, 10)).toEqual(['b']);
     expect(cost.chooseVictims(resident, 40 * MB, 40 * MB, 10)).toBeUndefined();
   });
+
+  it('declines a load worth less than twice the models it would evict together (rate × reload time), and takes one worth more', () => {
+    // 250 reload-ms/s together, so a load must be worth twice that (ADMISSION_MARGIN).
+    const victims = [model('a', { recentRate: 2, loadMs: 100 }), model('b', { recentRate: 1, loadMs: 50 })];
+    expect(ADMISSION_MARGIN).toBe(2);
+    expect(cost.worthLoading!(victims, { recentRate: 4, loadMs: 100 })).toBe(false);
+    expect(cost.worthLoading!(victims, { recentRate: 5, loadMs: 100 })).toBe(true);
+    // A slow load weighs as much as a popular model: evicting it would cost as much to undo.
+    expect(cost.worthLoading!(victims, { recentRate: 1, loadMs: 500 })).toBe(true);
+    expect(cost.worthLoading!([], { recentRate: 0, loadMs: 0 })).toBe(true);
+  });
+
+  it('has LRU load whatever it asks for (LRU admits everything)', () => {
+    expect(evictionPolicy('lru').worthLoading).toBeUndefined();
+  });
+});
+
+describe('cost-aware admission under thrash (virtual clock, Zipf demand)', () => {
+  /**
+   * Requests for 20 models of equal size and load time with Zipf(1.0) demand, a budget of 5, and
+   * a congested lane (every miss is a load to weigh): with admission the 5 most requested stay;
+   * evicting by value alone still loads every miss, each evicting one of them for a while.
+   */
+  function play(admit: boolean): { hits: number; loads: number } {
+    const cost = evictionPolicy('cost-aware');
+    const names = Array.from({ length: 20 }, (_, i) => `m${i}`);
+    const weights = names.map((_, i) => 1 / (i + 1));
+    const total = weights.reduce((a, b) => a + b, 0);
+    const meters = new Map(names.map((n) => [n, new RateMeter(30_000)]));
+    const resident = new Map<string, ResidentModel>();
+    let seed = 7;
+    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    let hits = 0;
+    let loads = 0;
+    for (let t = 0; t < 60_000; t += 10) {
+      let x = random() * total;
+      let i = 0;
+      while (x > weights[i]! && i < names.length - 1) x -= weights[i++]!;
+      const name = names[i]!;
+      meters.get(name)!.record(t);
+      const view = [...resident.values()].map((m) => ({ ...m, recentRate: meters.get(m.name)!.rate(t) }));
+      if (resident.has(name)) {
+        hits++;
+        resident.get(name)!.lastUsedAt = t;
+        continue;
+      }
+      const victims = cost.chooseVictims(view, 10 * MB, 50 * MB, t)!;
+      const chosen = view.filter((m) => victims.includes(m.name));
+      if (admit && !cost.worthLoading!(chosen, { recentRate: meters.get(name)!.rate(t), loadMs: 100 })) continue;
+      for (const v of victims) resident.delete(v);
+      resident.set(name, model(name, { lastUsedAt: t }));
+      loads++;
+    }
+    return { hits, loads };
+  }
+
+  it('keeps the popular models resident, with far fewer loads and more hits than loading every miss', () => {
+    const withAdmission = play(true);
+    const without = play(false);
+    expect(withAdmission.loads).toBeLessThan(without.loads / 5);
+    expect(withAdmission.hits).toBeGreaterThan(without.hits);
+  });
 });
 
 describe('RateMeter', () => {
+  it('measures the rate of a quantity when events weigh more than one: ms of loading per second', () => {
+    const m = new RateMeter(5_000);
+    // A 100 ms load every 200 ms, for a minute: half the time.
+    for (let t = 0; t <= 60_000; t += 200) m.record(t, 100);
+    expect(m.rate(60_000) / 1000).toBeCloseTo(0.5, 1);
+    expect(m.rate(65_000) / 1000).toBeCloseTo(0.25, 1);
+  });
+
   it('settles at the request rate and decays by half each half-life once requests stop', () => {
     const m = new RateMeter(10_000);
     let t = 0;

@@ -29,12 +29,18 @@ class CountingBackend implements Backend {
   private readonly worker: OnnxBackend | undefined;
   readonly runs = new Map<string, number>();
   readonly loadsFrom: Array<'bytes' | 'path'> = [];
+  /** Every load waits for this first, when set: a test holds the lane with it. */
+  gate: Promise<void> | undefined;
+  /** The model files loads were started for, in order. */
+  readonly started: string[] = [];
 
   constructor(where: 'inline' | 'worker') {
     this.worker = where === 'worker' ? new OnnxBackend() : undefined;
   }
 
   async load(spec: LoadSpec): Promise<BackendSession> {
+    this.started.push(path.basename(path.dirname(path.dirname(spec.path))));
+    await this.gate;
     this.loadsFrom.push(spec.bytes ? 'bytes' : 'path');
     const s = this.worker ? await this.worker.load(spec) : await loadInline(spec);
     const bytes = spec.bytes?.byteLength ?? (await stat(spec.path)).size;
@@ -281,6 +287,145 @@ class GatedBackend extends CountingBackend {
     for (const g of this.gates.splice(0)) g();
   }
 }
+
+/** A gate for CountingBackend's loads, opened by hand. */
+function holdLoads(backend: CountingBackend): () => void {
+  let open!: () => void;
+  backend.gate = new Promise<void>((resolve) => (open = resolve));
+  return () => {
+    backend.gate = undefined;
+    open();
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How long (ms) a promise took to reject, and its message. */
+async function rejection(p: Promise<unknown>): Promise<{ ms: number; message: string }> {
+  const t = performance.now();
+  try {
+    await p;
+  } catch (e) {
+    return { ms: performance.now() - t, message: (e as Error).message };
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('waiting for a load within a deadline', () => {
+  it('refuses a request when its wait runs out while its load is still queued, then gives up the load nobody waits for', async () => {
+    const { manager, backend, loads, failures } = await setup([{ name: 'a', tag: 1 }, { name: 'b', tag: 2 }]);
+    const open = holdLoads(backend);
+    const a = manager.acquire('a');
+    await sleep(20);
+    // a's first load runs alone and is held; b's load queues behind it.
+    const b = rejection(manager.acquire('b', undefined, () => 60) as Promise<ModelVersion>);
+    const { ms, message } = await b;
+    expect(message).toMatch(/model 'b' was not loaded within the 60 ms the request could wait/);
+    expect(ms).toBeGreaterThanOrEqual(55);
+    expect(ms).toBeLessThan(400);
+    open();
+    manager.release(await a);
+    await sleep(50);
+    // Nobody waited for b when the lane got to it: never started, not a failure, no back-off.
+    expect(backend.started).toEqual(['a']);
+    expect(loads.map((l) => l.model)).toEqual(['a']);
+    expect(failures).toEqual([]);
+    expect(manager.index().find((e) => e.name === 'b')!.state).toBe('UNAVAILABLE');
+    const vb = await manager.acquire('b', undefined, () => 5_000);
+    expect(await infer(vb, row)).toBeCloseTo(sizedAnswer(2, row), 3);
+    manager.release(vb);
+  }, 30_000);
+
+  it('takes the wait from the model config\'s SLO when the request brings no deadline', async () => {
+    const { manager, backend } = await setup([{ name: 'a', tag: 1 }, { name: 'b', tag: 2, config: 'slo: { default_deadline_microseconds: 80000 }\n' }]);
+    const open = holdLoads(backend);
+    const a = manager.acquire('a');
+    await sleep(20);
+    const { ms, message } = await rejection(manager.acquire('b') as Promise<ModelVersion>);
+    expect(message).toMatch(/within the 80 ms/);
+    expect(ms).toBeLessThan(400);
+    open();
+    manager.release(await a);
+  }, 30_000);
+
+  it('loads for a waiter that joins before the lane gets to the load, and answers every waiter still waiting', async () => {
+    const { manager, backend, loads } = await setup([{ name: 'a', tag: 1 }, { name: 'b', tag: 2 }]);
+    const open = holdLoads(backend);
+    const a = manager.acquire('a');
+    await sleep(20);
+    const early = rejection(manager.acquire('b', undefined, () => 40) as Promise<ModelVersion>);
+    const late = manager.acquire('b', undefined, () => 10_000);
+    expect((await early).message).toMatch(/not loaded within the 40 ms/);
+    open();
+    manager.release(await a);
+    const vb = await late;
+    expect(await infer(vb, row)).toBeCloseTo(sizedAnswer(2, row), 3);
+    manager.release(vb);
+    expect(loads.map((l) => l.model)).toEqual(['a', 'b']);
+  }, 30_000);
+
+  it('waits for room only as long as its waiters can use the load, not the full second', async () => {
+    const { manager, backend, evictions, failures, loads } = await setup([{ name: 'a', tag: 1 }, { name: 'b', tag: 2 }], { memoryBudgetBytes: 1.5 * SIZE });
+    const a = await manager.acquire('a');
+    try {
+      // a is held, so b's load finds no room and waits out of the lane for a to go idle.
+      const { ms, message } = await rejection(manager.acquire('b', undefined, () => 100) as Promise<ModelVersion>);
+      // Refused when its wait ran out, or sooner, once too little of it was left for a load.
+      expect(message).toMatch(/model 'b' (was not loaded within the 100 ms|could not be loaded: given up before it started)/);
+      expect(ms).toBeLessThan(500);
+      await sleep(100);
+      // Given up by then (not failed for want of memory a second later), a untouched.
+      expect(backend.started).toEqual(['a']);
+      expect(failures).toEqual([]);
+    } finally {
+      manager.release(a);
+    }
+    await sleep(50);
+    expect(evictions).toEqual([]);
+    expect(manager.index().find((e) => e.name === 'a')!.state).toBe('READY');
+    expect(loads.map((l) => l.model)).toEqual(['a']);
+  }, 30_000);
+
+  it('with the lane congested, cost-aware declines a load that would evict models asked for more; LRU loads it', async () => {
+    for (const policy of ['cost-aware', 'lru'] as const) {
+      const clock = new VirtualClock(0);
+      const { manager, backend } = await setup([{ name: 'a', tag: 1 }, { name: 'b', tag: 2 }, { name: 'c', tag: 3 }, { name: 'd', tag: 4 }], {
+        memoryBudgetBytes: 2.5 * SIZE, evictionPolicy: policy, clock,
+      });
+      manager.release(await manager.acquire('b')); // measured, so its room is known
+      for (let i = 0; i < 10; i++) {
+        clock.advance(10);
+        manager.release(await manager.acquire('a'));
+      }
+      clock.advance(10);
+      manager.release(await manager.acquire('c')); // evicts b (the least asked for, and the least recent)
+      expect(manager.index().filter((e) => e.state === 'READY').map((e) => e.name).sort()).toEqual(['a', 'c']);
+      // Loads so far took no virtual time: the lane is not congested, and b would be loaded.
+      // d's load takes 5 s of the clock: the lane has been busy most of the last seconds.
+      const open = holdLoads(backend);
+      const d = manager.acquire('d', undefined, () => 10_000);
+      await sleep(20);
+      clock.advance(5_000);
+      open();
+      manager.release(await d);
+      for (let i = 0; i < 10; i++) {
+        clock.advance(10);
+        manager.release(await manager.acquire('d'));
+      }
+      // a and d, each asked for ten times, hold the budget; b, asked for once before, would evict one.
+      if (policy === 'cost-aware') {
+        expect(() => manager.acquire('b', undefined, () => 10_000)).toThrow(/model 'b' is not loaded, and while the load lane is congested it is not loaded in place of models asked for more/);
+        expect(manager.index().filter((e) => e.state === 'READY').map((e) => e.name).sort()).toEqual(['a', 'd']);
+        // Once the lane has been quiet for a while, it is loaded.
+        clock.advance(20_000);
+        manager.release(await manager.acquire('b', undefined, () => 10_000));
+      } else {
+        manager.release(await manager.acquire('b', undefined, () => 10_000));
+      }
+      expect(manager.index().find((e) => e.name === 'b')!.state).toBe('READY');
+    }
+  }, 30_000);
+});
 
 describe('loads side by side', () => {
   it('measures a model\'s first load alone, and reloads the same files two at a time, each in room reserved for it', async () => {
