@@ -14,10 +14,10 @@ export class Metrics {
   readonly requests = new SeriesCounter<'model' | 'version' | 'outcome'>(
     this.registry, 'shoal_inference_requests_total', 'Inference requests by model, version and outcome (success or the error kind)',
   );
-  /** Requests the scheduler refused (queue full, queue timeout, deadline, invalid priority); rare, so a plain prom-client Counter. */
+  /** Requests the scheduler or the model manager refused; rare, so a plain prom-client Counter. */
   readonly refusals = new Counter({
     name: 'shoal_refusals_total',
-    help: 'Inference requests refused by the scheduler, by model, version and reason (queue_full, queue_timeout, deadline, invalid_priority)',
+    help: 'Inference requests refused by the scheduler (queue_full, queue_timeout, deadline, invalid_priority) or, before a version was chosen (version=""), by the model manager (loading, load_declined, load_backoff, memory_full), by model, version and reason',
     labelNames: ['model', 'version', 'reason'] as const,
     registers: [this.registry],
   });

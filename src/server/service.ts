@@ -127,7 +127,13 @@ export class Service implements InferenceService {
       v?.stats.failure(this.clock.now() - req.arrivalTime);
       // Names of models that do not exist stay out of the labels, which would otherwise grow without bound.
       this.metrics.requests.inc({ model: v?.name ?? '', version: v?.version ?? '', outcome: err.kind });
-      if (v && err.reason !== undefined) this.metrics.refusals.inc({ model: v.name, version: v.version, reason: err.reason });
+      if (err.reason !== undefined) {
+        // Before a version is chosen, only the model manager refuses with a reason (loading,
+        // load_declined, load_backoff, memory_full), and only for models in the repository; a
+        // name not found is left out, like the requests metric above.
+        if (v) this.metrics.refusals.inc({ model: v.name, version: v.version, reason: err.reason });
+        else if (err.kind !== 'not_found') this.metrics.refusals.inc({ model: req.model, version: '', reason: err.reason });
+      }
       throw err;
     } finally {
       this.metrics.inflightRequests--;

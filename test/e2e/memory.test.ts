@@ -113,6 +113,9 @@ describe('a repository larger than the memory budget (on-demand mode)', () => {
     const r = await infer(cold, row, { deadline_ms: 1 });
     expect(r.status).toBe(503);
     expect(r.body.error).toMatch(new RegExp(`model '${cold}' is loading`));
+    // Counted with the scheduler's refusals, under the model's name: no version was chosen yet.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^shoal_refusals_total\\{model="${cold}",version="",reason="loading"\\} 1$`, 'm'));
     // The refused request still started the load, so the model does not stay cold for clients
     // whose deadlines are all shorter than a load: a later request finds it loaded.
     const giveUp = Date.now() + 20_000;
