@@ -5,7 +5,8 @@
  *
  * Steps, all on this machine:
  *  1. `shoal profile` (measureProfile) times each model's batches alone, with no server running:
- *     back to back, and after the instance sat idle (waking its threads costs).
+ *     back to back, after the instance sat idle (waking its threads costs), and beside a core
+ *     that another process keeps busy (the contended point: the loop's share of the cores).
  *  2. A shoal server is started. Three calibration runs measure what the profile cannot see, the
  *     server around the models and the machine (src/sim/calibrate.ts says how each figure is
  *     used): a saturating closed loop (the event loop's time per request, and the capacity C),
@@ -14,7 +15,8 @@
  *  3. The measured run: Poisson arrivals over the two models at `--load` × C, twice, so that
  *     the report shows how far the real system repeats itself.
  *  4. The simulation of step 3's workload with the calibrated profile, compared with the first
- *     measured run (the figures of the second are in the notes).
+ *     measured run (the figures of the second are in the notes), and again with the model's own
+ *     draws from other seeds, so that the report shows how far the simulation repeats itself.
  *
  *   npm run bench:sim-fidelity                                  full run, writes BENCHMARKS.md
  *   npm run bench:sim-fidelity -- --duration 3 --no-write       a short check
@@ -26,8 +28,8 @@ import { parseArgs } from 'node:util';
 import { substream } from '../src/bench/random.js';
 import { runBench, type BenchOptions, type BenchReport } from '../src/bench/runner.js';
 import { writeExampleRepository } from '../src/onnx/examples.js';
-import { calibrateNode, tailFrom, type NodeMeasurements } from '../src/sim/calibrate.js';
-import type { ProfileFile } from '../src/sim/cost-model.js';
+import { calibrateNode, tailFloorMs, tailFrom, type NodeMeasurements } from '../src/sim/calibrate.js';
+import type { ModelCost, ProfileFile, Tail } from '../src/sim/cost-model.js';
 import { measureProfile } from '../src/sim/measure.js';
 import type { SimReport } from '../src/sim/report.js';
 import { runSimulation } from '../src/sim/run.js';
@@ -142,7 +144,7 @@ const repo = path.join(dir, 'models');
 await writeExampleRepository(repo, { includePretrained: false });
 
 say('1. profile (no server running)');
-const profile: ProfileFile = await measureProfile({ repository: repo, models, runs: 200, warmupRuns: 20, idleRuns: 100, dim: DIM, seed, progress: (l) => say(`   ${l}`) });
+const profile: ProfileFile = await measureProfile({ repository: repo, models, runs: 200, warmupRuns: 20, idleRuns: 100, contendedRuns: 1000, dim: DIM, seed, progress: (l) => say(`   ${l}`) });
 
 const server = await spawnServer({
   args: ['--import', 'tsx', 'src/cli.ts', 'serve', '--model-repository', repo, '--http-port', '{port}', '--host', '127.0.0.1', '--log-level', 'warn'],
@@ -185,23 +187,32 @@ const calibration: NodeMeasurements = {
   // The load generator shares the machine: its CPU grows with the rate it sends at.
   backgroundCores: mean([saturated, single, light].map((m) => m.otherCores ?? 0)) + (single.clientCpuMs! * rate) / 1000,
 };
-/** The batch times the server saw in the one-client run beyond the profile's own 99th percentiles (see tailFrom). */
-const tails = Object.fromEntries(profile.models.map((m) => {
-  const h = diffHistogram(parseHistogram(single.metrics[1]!, 'shoal_compute_duration_seconds', { model: m.name })!, parseHistogram(single.metrics[0]!, 'shoal_compute_duration_seconds', { model: m.name })!);
-  const p99 = Math.max(...[...m.latency, ...(m.idle ?? [])].map((p) => p.p99Ms ?? p.ms));
-  return [m.name, tailFrom(h.buckets.map((b) => ({ le: b.le * 1000, count: b.count })), p99)];
-}));
+/** The batch times the server saw in the one-client run beyond the profile's own 99th percentiles for one row (see tailFloorMs). */
+function batchTail(run: Measured, m: ModelCost): Tail | undefined {
+  const after = parseHistogram(run.metrics[1]!, 'shoal_compute_duration_seconds', { model: m.name });
+  if (!after) return undefined;
+  // Before a model's first batch the server has no series for it.
+  const before = parseHistogram(run.metrics[0]!, 'shoal_compute_duration_seconds', { model: m.name }) ?? { buckets: after.buckets.map((b) => ({ le: b.le, count: 0 })), sum: 0, count: 0 };
+  const h = diffHistogram(after, before);
+  return tailFrom(h.buckets.map((b) => ({ le: b.le * 1000, count: b.count })), tailFloorMs(m));
+}
+const tails = Object.fromEntries(profile.models.map((m) => [m.name, batchTail(single, m)]));
 const calibrated: ProfileFile = {
   ...profile, node: calibrateNode(calibration, substream(seed, 'calibrate')),
   models: profile.models.map((m) => (tails[m.name] ? { ...m, tail: tails[m.name] } : m)),
 };
 say('4. the simulation of the same workload');
-const sim: SimReport = runSimulation({
-  profile: calibrated, profileFile: 'calibrated profile', seed,
+const simulateWith = (drawSeed: number, p = calibrated): SimReport => runSimulation({
+  profile: p, profileFile: 'calibrated profile', seed, drawSeed,
   spec: { models, rate, arrival: 'poisson', duration: durationS, warmup: warmupS, seed },
   workload: { kind: 'open', process: { kind: 'poisson', ratePerS: rate }, models, popularity: { kind: 'uniform' }, durationMs: (warmupS + durationS) * 1000 },
   nodes: 1, router: 'round-robin', evictionPolicy: 'lru', networkDelayMs: 0, variation: true, timeoutMs: 30_000,
 });
+const sim = simulateWith(seed);
+// The same arrivals with the model's own draws from other seeds: how far the simulation repeats itself, as the second real run shows for the real side.
+const simAgain = [1, 2, 3, 4].map((k) => simulateWith(seed + k).points[0]!.stats);
+// What the contended points add: the same simulation with the cores' even share only.
+const uncontended = simulateWith(seed, { ...calibrated, models: calibrated.models.map(({ contended: _, ...m }) => m) }).points[0]!.stats;
 
 function mean(xs: number[]): number {
   return xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -214,7 +225,10 @@ await writeFile(path.join(out, 'sim-fidelity-sim.json'), JSON.stringify(sim, nul
 await writeFile(path.join(out, 'sim-fidelity-profile.json'), JSON.stringify(calibrated, null, 2));
 await writeFile(path.join(out, 'sim-fidelity-calibration.json'), JSON.stringify({
   calibration, runs: Object.fromEntries(Object.entries({ saturated, single, light, real1: real[0]!, real2: real[1]! }).map(([k, m]) => [k, {
-    requests: m.requests, loopMs: m.loopMs, loopWaitMs: m.loopWaitMs, clientMs: m.clientMs, clientCpuMs: m.clientCpuMs, otherCores: m.otherCores, stats: { ...stats(m), timeline: undefined },
+    requests: m.requests, loopMs: m.loopMs, loopWaitMs: m.loopWaitMs, clientMs: m.clientMs, clientCpuMs: m.clientCpuMs, otherCores: m.otherCores,
+    // Every run's slow batches, read as the one-client run's are: for comparison only (only that run's calibrate anything).
+    batchTails: Object.fromEntries(profile.models.map((x) => [x.name, batchTail(m, x) ?? null])),
+    stats: { ...stats(m), timeline: undefined },
   }])),
 }, null, 2));
 await rm(dir, { recursive: true, force: true });
@@ -229,6 +243,9 @@ const rows = [
 ];
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 for (const x of rows) say(`   ${x.what}: real ${x.real?.toFixed(2)} (again ${x.again?.toFixed(2)}), simulated ${x.sim?.toFixed(2)}, off by ${pct(err(x.sim, x.real))} (target ${100 * x.target}%)`);
+const simSpread = (f: (x: typeof s) => number | undefined): string => simAgain.map((x) => f(x)?.toFixed(2) ?? '–').join(', ');
+say(`   simulated with other draw seeds: p50 ${simSpread((x) => x.latencyMs?.p50)} ms, p99 ${simSpread((x) => x.latencyMs?.p99)} ms`);
+say(`   simulated without the contended points: p50 ${uncontended.latencyMs?.p50.toFixed(2)} ms, p99 ${uncontended.latencyMs?.p99.toFixed(2)} ms`);
 const met = rows.every((x) => err(x.sim, x.real) <= x.target);
 const n = calibrated.node;
 const f = (x: number | undefined, d = 3): string => (x === undefined ? '–' : x.toFixed(d));
@@ -246,6 +263,8 @@ if (!a['no-write']) {
         `Models ${models.join(', ')} (inputs of dimension ${DIM}), Poisson arrivals at ${rate}/s = ${a.load} × the capacity a 16-client closed loop measured (${stats(saturated).throughputPerS.toFixed(0)}/s).`,
         `Calibrated from separate runs (src/sim/calibrate.ts): event loop ${f(n.requestMs)} ms per arrival, ${f(n.answerMs)} ms per answer and ${f(n.afterMs)} ms after it (saturated: ${f(calibration.loopMs)} ms of CPU per request), plus each model's own decoding and encoding (${profile.models.map((m) => `${m.name} ${f(m.requestMs)} and ${f(m.answerMs)} ms`).join(', ')}); batches the server saw take longer than the profile's p99s: ${calibrated.models.map((m) => `${m.name} ${m.tail ? m.tail.over.map((o) => `${(100 * o.fraction).toFixed(2)}% over ${o.ms} ms`).join(', ') : 'none'}`).join('; ')}; wire median ${f(n.wire?.ms)} ms, p99 ${f(n.wire?.p99Ms)} ms (the client's own ${f(calibration.clientMs)} ms, the one-client round trip's spread, the generator's lateness); ${n.cores} cores with ${f(n.background, 2)} busy with other work (the load generator included).`,
         `The real side repeated: a second run at the same rate gave p50 ${f(again.latencyMs?.p50, 2)} ms and p99 ${f(again.latencyMs?.p99, 2)} ms (${pct(err(again.latencyMs?.p50, r.latencyMs?.p50))} and ${pct(err(again.latencyMs?.p99, r.latencyMs?.p99))} from the first).`,
+        `The simulated side repeated: the same arrivals with the model's own draws (service times, wire) from ${simAgain.length} other seeds gave p50 ${simSpread((x) => x.latencyMs?.p50)} ms and p99 ${simSpread((x) => x.latencyMs?.p99)} ms.`,
+        `One row beside a core kept busy by a process of normal priority (the profile's contended points): ${profile.models.map((m) => `${m.name} median ${f(m.contended?.ms)} ms, p99 ${f(m.contended?.p99Ms)} ms, max ${f(m.contended?.maxMs)} ms`).join('; ')}. Simulated without them (the cores' even share only): p50 ${f(uncontended.latencyMs?.p50, 2)} ms, p99 ${f(uncontended.latencyMs?.p99, 2)} ms.`,
         'Reports: bench/results/sim-fidelity-real.json, sim-fidelity-real-again.json, sim-fidelity-sim.json, the profile used, sim-fidelity-profile.json, and the calibration figures, sim-fidelity-calibration.json.',
       ],
     }),

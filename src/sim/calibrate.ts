@@ -13,7 +13,7 @@
  * Means, unless said otherwise; all times in ms.
  */
 import type { Rng } from '../bench/random.js';
-import { type NodeCosts, type Spread, type Tail, quantile } from './cost-model.js';
+import { type ModelCost, type NodeCosts, type Spread, type Tail, quantile } from './cost-model.js';
 
 export interface NodeMeasurements {
   /** Round trips of the one-client run, as (quantile in [0, 1], ms) points, ascending. */
@@ -78,6 +78,18 @@ export function tailFrom(buckets: Array<{ le: number; count: number }>, floorMs:
   const full = buckets.find((b) => b.count === total)!;
   const finite = buckets.filter((b) => Number.isFinite(b.le));
   return { over, maxMs: Number.isFinite(full.le) ? full.le : 2 * finite.at(-1)!.le };
+}
+
+/**
+ * The floor `tailFrom` reads a one-client run's batch times from: the largest p99 the profile
+ * gives for the batches that run dispatches, one row each, back to back or after an idle time.
+ * Larger batch sizes never run there, so their p99s are no floor: the example cnn's 32-row p99,
+ * 10 ms, once stood over one-row batches whose p99 back to back was 0.6 ms, and left it no tail.
+ */
+export function tailFloorMs(m: Pick<ModelCost, 'latency' | 'idle'>): number {
+  const one = [...m.latency.filter((p) => p.batchSize === 1), ...(m.idle ?? [])];
+  const points = one.length > 0 ? one : [m.latency.reduce((a, b) => (b.batchSize < a.batchSize ? b : a))];
+  return Math.max(...points.map((p) => p.p99Ms ?? p.ms));
 }
 
 /**

@@ -108,7 +108,7 @@ Examples:
 }
 
 interface ProfileFlags {
-  modelRepository: string; models?: string; batchSizes?: number[]; runs: number; warmupRuns: number; idleGaps: number[] | false; dim: number; seed: number; out: string; quiet?: boolean;
+  modelRepository: string; models?: string; batchSizes?: number[]; runs: number; warmupRuns: number; idleGaps: number[] | false; contendedRuns: number; dim: number; seed: number; out: string; quiet?: boolean;
 }
 
 export function profileCommand(): Command {
@@ -121,6 +121,7 @@ export function profileCommand(): Command {
     .option('--warmup-runs <n>', 'untimed runs first', num('--warmup-runs', 0, true), 10)
     .option('--idle-gaps <ms,…>', 'idle times (ms) after which one-row runs are timed too: what waking an idle instance costs', list('--idle-gaps'), [1, 2, 5, 20])
     .option('--no-idle-gaps', 'time back-to-back runs only')
+    .option('--contended-runs <n>', 'one-row runs timed while another process keeps a core busy (0: none): how a batch slows beside the event loop', num('--contended-runs', 0, true), 0)
     .option('--dim <n>', 'size for dynamic dimensions other than the batch', num('--dim', 1, true), 16)
     .option('--seed <n>', 'seed for the random inputs', num('--seed', 0, true), 1)
     .requiredOption('--out <file>', 'where to write the profile (JSON)')
@@ -129,7 +130,7 @@ export function profileCommand(): Command {
       const { measureProfile } = await import('./measure.js');
       const profile = await measureProfile({
         repository: f.modelRepository, ...(f.models ? { models: f.models.split(',').map((m) => m.trim()).filter(Boolean) } : {}),
-        ...(f.batchSizes ? { batchSizes: f.batchSizes } : {}), runs: f.runs, warmupRuns: f.warmupRuns, idleGapsMs: f.idleGaps || [], dim: f.dim, seed: f.seed,
+        ...(f.batchSizes ? { batchSizes: f.batchSizes } : {}), runs: f.runs, warmupRuns: f.warmupRuns, idleGapsMs: f.idleGaps || [], contendedRuns: f.contendedRuns, dim: f.dim, seed: f.seed,
         ...(f.quiet ? {} : { progress: (line: string) => process.stderr.write(`${line}\n`) }),
       }, `shoal profile ${process.argv.slice(3).join(' ')}`);
       await writeFile(f.out, JSON.stringify(profile, null, 2) + '\n');

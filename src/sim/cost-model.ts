@@ -38,6 +38,13 @@ const idlePoint = z.strictObject({
   ...spreadFields,
   runs: z.number().int().positive().optional(),
 });
+const contended = z.strictObject({
+  /** How long the instance had been idle before each run, ms (as a server's instance between requests). */
+  afterMs: z.number().positive(),
+  /** Time of a batch of one row after that idle time while a thread of normal priority kept one core busy (median, percentiles). */
+  ...spreadFields,
+  runs: z.number().int().positive().optional(),
+});
 const tail = z.strictObject({
   /** Fractions of batches that took longer than each time, longest last (the fractions falling). */
   over: z.array(z.strictObject({ ms: z.number().positive(), fraction: z.number().min(0).max(1) })).min(1),
@@ -88,6 +95,13 @@ const model = z.strictObject({
    */
   idle: z.array(idlePoint).optional(),
   /**
+   * One row timed while another thread, at normal priority, kept one core busy: the instance's
+   * threads (5 nice steps down, one per core, each parallel section waiting for the slowest)
+   * lose that core in scheduler slices, not evenly. With `node.cores`, a batch that computes
+   * while the node's loop works goes at the speed this measures. Absent: at the cores' even share.
+   */
+  contended: contended.optional(),
+  /**
    * Batches in a running server that take far longer than any the profile timed alone: a
    * worker's threads preempted by the loop, the load generator or a collection. Absent: none.
    */
@@ -126,6 +140,7 @@ export type ModelCost = z.infer<typeof model>;
 export type LatencyPoint = z.infer<typeof point>;
 export type IdlePoint = z.infer<typeof idlePoint>;
 export type Tail = z.infer<typeof tail>;
+export type ContendedPoint = z.infer<typeof contended>;
 export type Spread = z.infer<typeof spread>;
 export type NodeCosts = ProfileFile['node'];
 
@@ -230,6 +245,19 @@ export class CostModel {
       y0 = y;
     }
     return y0;
+  }
+
+  /**
+   * The speed (0 to 1 of its own) at which a batch computes while the node's loop holds a core:
+   * the model's time for one row after the contended point's idle time, over a draw from the
+   * contended spread. 1 without a contended point.
+   */
+  contendedSpeed(rng: Rng): number {
+    const c = this.model.contended;
+    if (!c) return 1;
+    const alone = this.medianMs(1) + (this.idle.length > 0 ? this.wakeMs(c.afterMs, 0.5) : 0);
+    const slow = this.variation ? quantile(c, rng()) : c.ms;
+    return slow > 0 ? Math.min(1, alone / slow) : 1;
   }
 
   private nearest(rows: number): LatencyPoint {

@@ -5,6 +5,10 @@
  * left is shared by the instances computing at the time, each getting at least MIN_SHARE of
  * a core. A batch's time in the cost model is its time with a core to itself; here it is work
  * done at the speed its share allows, so a batch that overlaps a busy loop takes longer.
+ * Where the profile measured a model under contention (its `contended` point), a batch also
+ * carries the speed drawn from that measurement, and goes no faster while the loop works:
+ * the even share above is what the cores can give, the measured speed what the scheduler's
+ * slices gave one niced batch beside one busy thread, which was far less in its slow runs.
  * Without `cores` nothing is shared and a batch takes its time.
  */
 import { EVENT } from './model-queue.js';
@@ -22,11 +26,14 @@ interface Computing {
   work: number;
   since: number;
   finishAt: number;
+  /** Its speed while the loop works, at most (1: only the even share limits it). */
+  contended: number;
+  /** Its speed since `since`. */
+  speed: number;
 }
 
 export class NodeCpus {
   private readonly computing: Computing[][];
-  private readonly speed: Float64Array;
   /** Per node: the time a loopIdle event is pending for, or -1. */
   private readonly armed: Float64Array;
 
@@ -39,14 +46,16 @@ export class NodeCpus {
     private readonly schedule: (t: number, kind: number, a: number, b: number, c: number) => void,
   ) {
     this.computing = Array.from({ length: nodes }, () => []);
-    this.speed = new Float64Array(nodes).fill(1);
     this.armed = new Float64Array(nodes).fill(-1);
   }
 
-  /** An instance starts `workMs` of compute; its computeDone event comes when the work is done. */
-  start(node: number, model: number, instance: number, workMs: number, now: number): void {
+  /**
+   * An instance starts `workMs` of compute, going at most at `contended` of its speed while the
+   * loop works; its computeDone event comes when the work is done.
+   */
+  start(node: number, model: number, instance: number, workMs: number, now: number, contended = 1): void {
     this.advance(node, now);
-    this.computing[node]!.push({ model, instance, work: workMs, since: now, finishAt: Infinity });
+    this.computing[node]!.push({ model, instance, work: workMs, since: now, finishAt: Infinity, contended, speed: 1 });
     this.reschedule(node, now);
   }
 
@@ -78,9 +87,8 @@ export class NodeCpus {
   }
 
   private advance(node: number, now: number): void {
-    const s = this.speed[node]!;
     for (const c of this.computing[node]!) {
-      c.work = Math.max(0, c.work - s * (now - c.since));
+      c.work = Math.max(0, c.work - c.speed * (now - c.since));
       c.since = now;
     }
   }
@@ -91,9 +99,10 @@ export class NodeCpus {
     if (list.length === 0) return;
     const loopUntil = this.loopFreeAt(node);
     const busy = loopUntil > now;
-    const s = Math.min(1, Math.max(MIN_SHARE, (this.cores - this.background - (busy ? 1 : 0)) / list.length));
-    this.speed[node] = s;
+    const even = Math.min(1, Math.max(MIN_SHARE, (this.cores - this.background - (busy ? 1 : 0)) / list.length));
     for (const c of list) {
+      const s = busy ? Math.min(even, c.contended) : even;
+      c.speed = s;
       const at = now + c.work / s;
       if (at === c.finishAt) continue;
       c.finishAt = at;

@@ -18,6 +18,12 @@ export interface RunOptions {
   spec: WorkloadSpec;
   workload: Workload;
   seed: number;
+  /**
+   * Seed of the simulation's own draws (service times, wire, routing); default `seed`. The
+   * arrivals stay those `seed` draws, so runs that differ only here show how far the model's
+   * own randomness moves a figure for one workload (a p99 rests on a few dozen rare batches).
+   */
+  drawSeed?: number;
   nodes: number;
   router: RouterName;
   memoryBudgetBytes?: number | undefined;
@@ -46,7 +52,7 @@ export function runSimulation(o: RunOptions, command?: string): SimReport {
   o.progress?.(`simulating ${describeWorkload(w)} on ${o.nodes} node${o.nodes === 1 ? '' : 's'} (${o.router})`);
   const t0 = performance.now();
   const result = simulate({
-    models, arrivals: workloadArrivals(w, o.seed), nodes: o.nodes, router: router(o.router), seed: o.seed,
+    models, arrivals: workloadArrivals(w, o.seed), nodes: o.nodes, router: router(o.router), seed: o.drawSeed ?? o.seed,
     ...(o.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: o.memoryBudgetBytes } : {}),
     eviction: evictionPolicy(o.evictionPolicy), node: o.profile.node, networkDelayMs: o.networkDelayMs, variation: o.variation,
     window: { startMs: warmupMs, endMs: windowEndMs }, binMs: binMsFor(totalMs, w.kind === 'open' ? w.process.ratePerS : undefined),

@@ -102,6 +102,8 @@ export function simulate(o: SimulationOptions): SimulationResult {
   const wire = o.node?.wire;
   const wireRng: Rng = substream(o.seed, 'wire');
   const routeRng: Rng = substream(o.seed, 'route');
+  // A stream of its own, so that a profile with a contended point leaves every other draw as it was.
+  const contentionRng: Rng = substream(o.seed, 'contention');
   const errorOutcomes = new Map<string, Outcome>();
   const OK: Outcome = { ok: true, bytes: 0 };
   let gens = 0;
@@ -113,7 +115,7 @@ export function simulate(o: SimulationOptions): SimulationResult {
     nextId: () => gens++,
     schedule: (t, kind, a, b, c) => events.push(t, kind, a, b, c),
     compute(node, model, instance, ms, now) {
-      if (cpus) cpus.start(node, model, instance, ms, now);
+      if (cpus) cpus.start(node, model, instance, ms, now, costModels[model]!.contendedSpeed(contentionRng));
       else events.push(now + ms, EVENT.computeDone, node, model, instance);
     },
     answer(r, now, refusal) {

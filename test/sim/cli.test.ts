@@ -26,7 +26,7 @@ describe('shoal profile and shoal simulate', () => {
 
   it('profile measures real batch latencies, back to back and after idling, load time and footprint into a valid profile file', async () => {
     const out = path.join(dir, 'profile.json');
-    await shoal(['profile', '--model-repository', path.join(dir, 'models'), '--models', 'add_sub,mlp', '--batch-sizes', '1,4', '--runs', '5', '--warmup-runs', '2', '--idle-gaps', '1,5', '--out', out, '--quiet']);
+    await shoal(['profile', '--model-repository', path.join(dir, 'models'), '--models', 'add_sub,mlp', '--batch-sizes', '1,4', '--runs', '5', '--warmup-runs', '2', '--idle-gaps', '1,5', '--contended-runs', '5', '--out', out, '--quiet']);
     const profile = parseProfile(await readFile(out, 'utf8'), out);
     expect(profile.models.map((m) => m.name)).toEqual(['add_sub', 'mlp']);
     for (const m of profile.models) {
@@ -40,6 +40,10 @@ describe('shoal profile and shoal simulate', () => {
       expect(m.idle!).toHaveLength(2);
       expect(m.idle![1]!.afterMs).toBeGreaterThan(m.idle![0]!.afterMs);
       expect(m.idle!.every((p) => p.afterMs > 0 && p.ms > 0 && p.runs === 5)).toBe(true);
+      // And beside a core kept busy, after the shortest idle gap.
+      expect(m.contended).toMatchObject({ runs: 5 });
+      expect(m.contended!.ms).toBeGreaterThan(0);
+      expect(m.contended!.afterMs).toBeLessThan(m.idle![1]!.afterMs);
       expect(m.loadMs).toBeGreaterThan(0);
       expect(m.footprintBytes).toBeGreaterThan(0);
       expect(m.batching.maxBatchSize).toBeGreaterThanOrEqual(4);

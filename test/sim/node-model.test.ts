@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { substream } from '../../src/bench/random.js';
 import { workloadArrivals, type Workload } from '../../src/bench/workload.js';
 import { router } from '../../src/routing/router.js';
-import { calibrateNode, latenessSpread, tailFrom } from '../../src/sim/calibrate.js';
+import { calibrateNode, latenessSpread, tailFloorMs, tailFrom } from '../../src/sim/calibrate.js';
 import { CostModel, type ModelCost, type NodeCosts, quantile, tailMs } from '../../src/sim/cost-model.js';
 import { MIN_SHARE, NodeCpus } from '../../src/sim/cpu.js';
 import { EVENT } from '../../src/sim/model-queue.js';
@@ -123,6 +123,18 @@ describe('the tail a running server adds', () => {
     expect(tailFrom(buckets, 60)).toBeUndefined();
     expect(tailFrom([{ le: 10, count: 9 }, { le: Infinity, count: 10 }], 5)).toEqual({ over: [{ ms: 10, fraction: 0.1 }], maxMs: 20 });
   });
+
+  it('is read from the one-row batches the one-client run dispatches, not from larger sizes it never runs', () => {
+    const latency = [{ batchSize: 1, ms: 0.4, p99Ms: 0.6 }, { batchSize: 32, ms: 8, p99Ms: 10.3 }];
+    expect(tailFloorMs({ latency })).toBe(0.6);
+    expect(tailFloorMs({ latency, idle: [{ afterMs: 2, ms: 1, p99Ms: 4.4 }, { afterMs: 20, ms: 1.3 }] })).toBe(4.4);
+    // Without a one-row point, the smallest size measured stands in for it.
+    expect(tailFloorMs({ latency: [{ batchSize: 4, ms: 2 }, { batchSize: 2, ms: 1, p99Ms: 1.5 }] })).toBe(1.5);
+    // With the 32-row p99 as the floor, the 10-to-50 ms batches of a server's one-row histogram disappear.
+    const buckets = [{ le: 5, count: 990 }, { le: 10, count: 996 }, { le: 20, count: 999 }, { le: 50, count: 1000 }, { le: Infinity, count: 1000 }];
+    expect(tailFrom(buckets, tailFloorMs({ latency }))?.over[0]).toEqual({ ms: 5, fraction: 0.01 });
+    expect(tailFrom(buckets, 10.3)?.over[0]).toEqual({ ms: 20, fraction: 0.001 });
+  });
 });
 
 describe('cores shared with the loop', () => {
@@ -158,6 +170,27 @@ describe('cores shared with the loop', () => {
     expect(cpu.done(0, 0, 0, last)).toBe(true);
   });
 
+  it("goes no faster than its measured contended speed while the loop works, and at the cores' share otherwise", () => {
+    let loopFreeAt = 2;
+    const done = (events: Array<{ t: number; kind: number }>) => events.filter((e) => e.kind === EVENT.computeDone).at(-1)!.t;
+    // Two cores, the loop busy until 2: the even share would be a whole core, the measured speed is 0.1.
+    const events: Array<{ t: number; kind: number }> = [];
+    const cpu = new NodeCpus(1, 2, 0, () => loopFreeAt, (t, kind) => events.push({ t, kind }));
+    cpu.start(0, 0, 0, 1, 0, 0.1);
+    expect(done(events)).toBeCloseTo(10, 9);
+    // The loop stops at 2 (0.2 done): the rest at full speed.
+    cpu.loopIdle(0, 2);
+    expect(done(events)).toBeCloseTo(2.8, 9);
+    // A second batch, without a contended speed, beside the first: each gets its own speed.
+    loopFreeAt = 3;
+    cpu.loopStarted(0, 2.5);
+    cpu.start(0, 1, 0, 1, 2.5);
+    const byModel = (kind: number) => events.filter((e) => e.kind === kind);
+    expect(byModel(EVENT.computeDone).at(-1)!.t).toBeCloseTo(2.5 + 1 / 0.5, 9);
+    expect(cpu.done(0, 0, 0, 2.8)).toBe(false);
+    expect(byModel(EVENT.computeDone).some((e) => Math.abs(e.t - (2.5 + 0.3 / 0.1)) < 1e-9)).toBe(true);
+  });
+
   it('counts other work on the machine against the cores', () => {
     const arrivals: SimArrival[] = [{ atMs: 0, model: 'm' }];
     // Two cores, 1.5 busy elsewhere: half a core for the instance.
@@ -167,7 +200,10 @@ describe('cores shared with the loop', () => {
   it('is deterministic for a seed with every part of the node model on', () => {
     const w: Workload = { kind: 'open', process: { kind: 'poisson', ratePerS: 600 }, models: ['m', 'n'], popularity: { kind: 'uniform' }, durationMs: 3_000 };
     const node = loop({ requestMs: 0.1, answerMs: 0.3, afterMs: 0.3, wire: { ms: 1, p90Ms: 2, p99Ms: 9 }, cores: 2, background: 0.5 });
-    const models = [model({ idle: [{ afterMs: 2, ms: 0.6, p90Ms: 1 }] }), model({ name: 'n', latency: [{ batchSize: 1, ms: 0.3, p90Ms: 0.5 }] })];
+    const models = [
+      model({ idle: [{ afterMs: 2, ms: 0.6, p90Ms: 1 }], contended: { afterMs: 1, ms: 1.2, p90Ms: 4, p99Ms: 12 } }),
+      model({ name: 'n', latency: [{ batchSize: 1, ms: 0.3, p90Ms: 0.5 }] }),
+    ];
     const go = (seed: number) => simulate({ models, arrivals: workloadArrivals(w, seed), nodes: 1, router: router('round-robin'), seed, node, window: { startMs: 0, endMs: 3_000 }, binMs: 1000 }).stats;
     expect(go(3)).toEqual(go(3));
     expect(go(4).latencyMs).not.toEqual(go(3).latencyMs);
