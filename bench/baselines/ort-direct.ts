@@ -38,6 +38,13 @@ function feeds(inputs: readonly Meta[], batch: number, dim: number, seed: number
   }));
 }
 
+/** Figures from every run's time (ms) of batches of `batch`, over `elapsedS` of wall time. */
+function batchFigures(batch: number, times: number[], elapsedS: number): BatchFigures {
+  times.sort((a, b) => a - b);
+  const at = (q: number): number => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)]!;
+  return { batch, runs: times.length, p50Ms: at(0.5), p99Ms: at(0.99), inferencesPerS: (batch * times.length) / elapsedS };
+}
+
 export async function measureBatches(file: string, o: { batches: number[]; seconds: number; dim: number; threads?: number }): Promise<BatchFigures[]> {
   const session = await ort.InferenceSession.create(file, o.threads ? { intraOpNumThreads: o.threads } : {});
   const inputs = session.inputMetadata.filter((m): m is Meta => m.isTensor);
@@ -54,10 +61,7 @@ export async function measureBatches(file: string, o: { batches: number[]; secon
         await session.run(f);
         times.push(performance.now() - t0);
       }
-      const elapsedS = (performance.now() - start) / 1000;
-      times.sort((a, b) => a - b);
-      const at = (q: number): number => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)]!;
-      figures.push({ batch, runs: times.length, p50Ms: at(0.5), p99Ms: at(0.99), inferencesPerS: (batch * times.length) / elapsedS });
+      figures.push(batchFigures(batch, times, (performance.now() - start) / 1000));
     }
   } finally {
     await session.release();
@@ -113,10 +117,7 @@ export async function measureParallel(file: string, o: { sessions: number; threa
       w.postMessage(o.seconds);
       return r as Promise<{ times: number[]; elapsedMs: number }>;
     }));
-    const times = results.flatMap((r) => r.times).sort((a, b) => a - b);
-    const elapsedS = Math.max(...results.map((r) => r.elapsedMs)) / 1000;
-    const at = (q: number): number => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)]!;
-    return { batch: o.batch, runs: times.length, p50Ms: at(0.5), p99Ms: at(0.99), inferencesPerS: (o.batch * times.length) / elapsedS };
+    return batchFigures(o.batch, results.flatMap((r) => r.times), Math.max(...results.map((r) => r.elapsedMs)) / 1000);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }

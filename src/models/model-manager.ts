@@ -357,12 +357,12 @@ export class ModelManager {
           // No longer than its waiters can still use the load: past that it is given up (above).
           const leftMs = demand && !demand.keep ? waitedUntil(demand) - this.opts.clock.now() - this.residency.expectedLoadMs(entry) : Number.POSITIVE_INFINITY;
           if (leftMs <= 0) throw new LoadAbandoned(m.name);
-          const bounded = Number.isFinite(leftMs) ? sleep(leftMs) : undefined;
+          const bounded = Number.isFinite(leftMs) ? new Patience(leftMs) : undefined;
           try {
-            await Promise.race([this.residency.nextIdle(), patience.passed, ...(bounded ? [bounded.done] : [])]);
+            await Promise.race([this.residency.nextIdle(), patience.passed, ...(bounded ? [bounded.passed] : [])]);
           } finally {
             // Woken by a model going idle (hundreds of times a second under load), not by this.
-            bounded?.cancel();
+            bounded?.clear();
           }
         }
       }
@@ -394,15 +394,6 @@ class LoadAbandoned extends Error {
   constructor(name: string) {
     super(`given up before it started: no request waiting for '${name}' could still wait for its load to finish`);
   }
-}
-
-/** A timer that holds nothing open, since what it bounds is a wait with other ways to end; cancel it when one of those ends it. */
-function sleep(ms: number): { done: Promise<void>; cancel: () => void } {
-  let timer: NodeJS.Timeout | undefined;
-  const done = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms).unref();
-  });
-  return { done, cancel: () => clearTimeout(timer) };
 }
 
 /** The refusal of a request whose model's load the eviction policy declined (Residency.worthLoading). */
