@@ -34,6 +34,14 @@ export interface LoadSpec {
   executionMode: 'sequential' | 'parallel';
 }
 
+export interface RunOptions {
+  /**
+   * The caller gives the inputs' memory up: it reads them no more, and no other data share their
+   * buffers, so the backend may move the buffers (to a worker thread, say) instead of copying them.
+   */
+  inputsMovable?: boolean;
+}
+
 export interface BackendSession {
   /** Inputs and outputs as the model file declares them; -1 marks a dynamic dimension. */
   readonly inputs: TensorSpec[];
@@ -41,6 +49,6 @@ export interface BackendSession {
   /** Memory the session holds, in bytes, measured at load. */
   readonly footprintBytes: number;
   /** Runs one batch without holding up the event loop for long (see docs/architecture.md). Returns the named outputs, in the order asked. */
-  run(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]>;
+  run(inputs: Tensor[], outputNames: string[], opts?: RunOptions): Promise<Tensor[]>;
   unload(): Promise<void>;
 }

@@ -34,6 +34,12 @@ export interface InferRequest {
   readonly cancelled?: boolean;
   /** Who sent it, as the adapter authenticated them; absent when the server has no tenants. */
   tenant?: TenantIdentity;
+  /**
+   * The inputs' numeric data lie in memory allocated for this request alone (its body, say),
+   * which nothing reads once the request has been dispatched: the backend may then move that
+   * memory rather than copy it. Absent: it is copied.
+   */
+  inputsMovable?: boolean;
 }
 
 /** A tenant as the core sees it: no keys, no protocol. */

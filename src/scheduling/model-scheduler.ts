@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { ShoalError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
+import type { RunOptions } from '../backends/backend.js';
 import type { SequenceControl } from './sequence.js';
 import { FairShare, retag } from '../tenants/fair-share.js';
 import { admit, resolveLevel } from './admission.js';
@@ -15,7 +16,7 @@ import { WakeTimer } from './wake-timer.js';
 
 /** Runs one batch; an instance runs one at a time. */
 export interface BatchRunner {
-  run(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]>;
+  run(inputs: Tensor[], outputNames: string[], opts?: RunOptions): Promise<Tensor[]>;
 }
 
 export interface Job {
@@ -37,6 +38,8 @@ export interface Job {
   tenant?: { name: string; weight: number };
   /** Its sequence, for a model with sequence_batching (SequenceScheduler); others refuse it. */
   sequence?: SequenceControl;
+  /** Its inputs' memory is its own and unread after dispatch (InferRequest.inputsMovable). */
+  readonly inputsMovable?: boolean;
 }
 
 /** What the model manager and the service need of a version's scheduler, plain or sequence. */
@@ -185,7 +188,9 @@ export class ModelScheduler implements Scheduler {
     try {
       const padding = batch.length > 1 ? this.opts.padding : undefined;
       const inputs = concatBatch(batch.map((w) => w.job.inputs), padding);
-      const outputs = await this.runners[instance]!.run(inputs, this.opts.outputNames);
+      // A joined batch is new memory of its own; a lone job's inputs are movable if its request says so.
+      const inputsMovable = batch.length > 1 || batch[0]!.job.inputsMovable === true;
+      const outputs = await this.runners[instance]!.run(inputs, this.opts.outputNames, { inputsMovable });
       const end = this.opts.clock.now();
       const computeMs = end - start;
       this.profile.observe(totalRows, computeMs, end);

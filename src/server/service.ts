@@ -213,6 +213,10 @@ class RequestJob implements Job {
     const r = this.request;
     return r.cancelled ?? r.signal?.aborted ?? false;
   }
+
+  get inputsMovable(): boolean {
+    return this.request.inputsMovable === true;
+  }
 }
 
 const MAX_SEQUENCE_ID_LENGTH = 256;

@@ -73,7 +73,7 @@ async function loadInline(spec: LoadSpec): Promise<BackendSession> {
     async run(inputs: Tensor[], names: string[]) {
       const feeds: Record<string, ort.Tensor> = {};
       for (const t of inputs) {
-        const w = toWire(t, false);
+        const w = toWire(t, 'view');
         feeds[w.name] = new ort.Tensor(w.type, w.data as never, w.dims);
       }
       const results = await session.run(feeds, names);

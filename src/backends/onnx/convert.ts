@@ -30,11 +30,14 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
 /**
- * A core tensor for onnxruntime. For the worker (`forTransfer`), numeric data is copied into a
- * buffer of its own so that it can be transferred: a request's tensors are usually views into
- * the request body, which must not move. A session on this thread reads the data in place.
+ * How numeric data reaches onnxruntime: `copy` into a buffer of its own that can be transferred
+ * to the worker (the caller keeps its tensors); `move` the caller's own buffer to the worker (the
+ * caller gave it up: RunOptions.inputsMovable); `view` it in place, for a session on this thread.
  */
-export function toWire(t: Tensor, forTransfer = true): WireTensor {
+export type Handover = 'copy' | 'move' | 'view';
+
+/** A core tensor for onnxruntime, its numeric data handed over as `how` says. */
+export function toWire(t: Tensor, how: Handover = 'copy'): WireTensor {
   if (isBytes(t.data)) {
     // onnxruntime-node's string tensors are JS strings, so BYTES must be valid UTF-8 here; and
     // it cuts an input string at its first NUL, so such elements are refused rather than changed.
@@ -50,14 +53,14 @@ export function toWire(t: Tensor, forTransfer = true): WireTensor {
     });
     return { name: t.name, type: 'string', dims: t.shape, data: strings };
   }
-  return { name: t.name, type: TO_ORT[t.datatype], dims: t.shape, data: forTransfer ? t.data.slice() : t.data };
+  return { name: t.name, type: TO_ORT[t.datatype], dims: t.shape, data: how === 'copy' ? t.data.slice() : t.data };
 }
 
-/** The transferable buffers of wire tensors. */
+/** The transferable buffers of wire tensors, each once: tensors moved together often share one (a request's body). */
 export function transferList(tensors: readonly WireTensor[]): ArrayBuffer[] {
-  const list: ArrayBuffer[] = [];
-  for (const t of tensors) if (!Array.isArray(t.data) && t.data.buffer instanceof ArrayBuffer) list.push(t.data.buffer);
-  return list;
+  const list = new Set<ArrayBuffer>();
+  for (const t of tensors) if (!Array.isArray(t.data) && t.data.buffer instanceof ArrayBuffer) list.add(t.data.buffer);
+  return [...list];
 }
 
 /** A tensor back from the worker as a core tensor. */

@@ -1,10 +1,10 @@
 import { stat } from 'node:fs/promises';
 import type { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import type { Backend, BackendSession, LoadSpec } from '../backend.js';
+import type { Backend, BackendSession, LoadSpec, RunOptions } from '../backend.js';
 import { type Tensor, type TensorSpec, dataByteLength } from '../../core/tensor.js';
 import { ShoalError } from '../../core/errors.js';
-import { type WireTensor, fromWire, toWire, transferList } from './convert.js';
+import { type Handover, type WireTensor, fromWire, toWire, transferList } from './convert.js';
 import { MAX_INLINE_MODEL_BYTES, type Placement, type PlacementInput, RunCosts, choosePlacement, sizeClass } from './placement.js';
 import type { FromWorker, ToWorker } from './messages.js';
 import { SpareWorkers, nextMessage } from './spare-workers.js';
@@ -145,7 +145,7 @@ class OnnxSession implements BackendSession {
     worker.on('exit', this.listeners.exit);
   }
 
-  run(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]> {
+  run(inputs: Tensor[], outputNames: string[], opts?: RunOptions): Promise<Tensor[]> {
     if (this.released) return Promise.reject(new ShoalError('unavailable', 'the session was unloaded'));
     let bytes = 0;
     for (const t of inputs) bytes += dataByteLength(t.data);
@@ -159,7 +159,7 @@ class OnnxSession implements BackendSession {
       this.loadInline();
     }
     this.placed.worker++;
-    return this.runOnWorker(inputs, outputNames, size);
+    return this.runOnWorker(inputs, outputNames, size, opts?.inputsMovable === true ? 'move' : 'copy');
   }
 
   unload(): Promise<void> {
@@ -177,13 +177,19 @@ class OnnxSession implements BackendSession {
     return this.released;
   }
 
-  private runOnWorker(inputs: Tensor[], outputNames: string[], size: number): Promise<Tensor[]> {
+  private runOnWorker(inputs: Tensor[], outputNames: string[], size: number, how: Handover): Promise<Tensor[]> {
     return new Promise<Tensor[]>((resolve, reject) => {
-      const feeds = inputs.map((t) => toWire(t));
+      const feeds = inputs.map((t) => toWire(t, how));
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject, postedAt: performance.now(), sizeClass: size });
       const message: ToWorker = { kind: 'run', id, feeds, fetches: outputNames };
-      this.worker.postMessage(message, transferList(feeds));
+      try {
+        this.worker.postMessage(message, transferList(feeds));
+      } catch (e) {
+        // A buffer that may not be transferred (a slice of Node's shared pool, say) was offered as movable.
+        this.pending.delete(id);
+        throw new ShoalError('internal', `could not hand the batch to its worker thread: ${(e as Error).message}`);
+      }
     });
   }
 
@@ -194,7 +200,7 @@ class OnnxSession implements BackendSession {
     try {
       const feeds: Record<string, ort.Tensor> = {};
       for (const t of inputs) {
-        const w = toWire(t, false);
+        const w = toWire(t, 'view');
         feeds[w.name] = new ort.Tensor(w.type, w.data as never, w.dims);
       }
       // onnxruntime-node defers the native run with setImmediate. An immediate queued just before

@@ -12,6 +12,7 @@ import type { InferRequest, Parameters, RequestedOutput, TenantIdentity } from '
 import type { InferenceService, ModelMetadata } from '../../core/service.js';
 import type { Tensor, TensorSpec } from '../../core/tensor.js';
 import { type TenantAuth, requireAdmin, requireKeys, tenantOf } from './auth.js';
+import { readBody } from './body.js';
 import { decodeInferRequest } from './decode.js';
 import { encodeInferResponse } from './encode.js';
 import { installErrorHandlers, sendError } from './http-errors.js';
@@ -87,7 +88,9 @@ export function registerKServeRoutes(app: FastifyInstance, service: InferenceSer
   // routes others add to the same app.
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser('*', (request, payload, done) => {
+      readBody(payload, { limit: request.routeOptions.bodyLimit, ...declaredLengths(request) }, done);
+    });
     routes(scope, service, opts);
   });
 }
@@ -247,6 +250,8 @@ class HttpInferRequest implements InferRequest {
   traceId: string;
   #signal: AbortSignal | undefined;
   readonly #res: ServerResponse;
+  /** Its body was read into memory of its own (body.ts); the decoded tensors view it or are new. */
+  readonly inputsMovable = true;
 
   constructor(decoded: InferRequest, res: ServerResponse) {
     if (decoded.id !== undefined) this.id = decoded.id;
@@ -291,6 +296,18 @@ function target(params: ModelParams): { model: string; version?: string } {
   return { model, version: checkModelName(params.version, 'model version') };
 }
 
+
+
+/** Content-Length and Inference-Header-Content-Length as readBody wants them; malformed ones are left for later checks to name. */
+function declaredLengths(request: FastifyRequest): { contentLength?: number; binaryOffset?: number } {
+  const out: { contentLength?: number; binaryOffset?: number } = {};
+  const length = Number(request.headers['content-length']);
+  if (Number.isSafeInteger(length) && length >= 0) out.contentLength = length;
+  const header = request.headers['inference-header-content-length'];
+  const offset = typeof header === 'string' ? Number(header) : NaN;
+  if (Number.isSafeInteger(offset) && offset >= 0) out.binaryOffset = offset;
+  return out;
+}
 function parseHeaderLength(value: string | string[] | undefined): number | undefined {
   if (value === undefined) return undefined;
   const text = Array.isArray(value) ? value.join(',') : value.trim();

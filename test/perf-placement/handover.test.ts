@@ -1,0 +1,56 @@
+/**
+ * How a batch's inputs reach the session's worker thread (RunOptions.inputsMovable): moved when
+ * the caller gives them up, copied when it keeps them. Real onnxruntime on a worker thread, the
+ * example add_sub model, and both inputs viewing one buffer, as a binary request's body does.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BackendSession } from '../../src/backends/backend.js';
+import { OnnxBackend } from '../../src/backends/onnx/onnx-backend.js';
+import type { Tensor } from '../../src/core/tensor.js';
+import { addSub } from '../../src/onnx/examples/add-sub.js';
+
+const backend = new OnnxBackend({ placement: () => 'worker', spareWorkers: 0 });
+let session: BackendSession;
+
+beforeAll(async () => {
+  session = await backend.load({ path: 'add_sub (in memory)', bytes: addSub.build(1), intraOpThreads: 1, interOpThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+});
+afterAll(async () => {
+  await session.unload();
+  await backend.close();
+});
+
+/** Two rows of INPUT0 and INPUT1 laid one after the other in a single buffer, after a 64-byte "header". */
+function bodyLike(): { memory: ArrayBuffer; inputs: Tensor[] } {
+  const memory = new ArrayBuffer(64 + 2 * 2 * 16 * 4);
+  const a = new Float32Array(memory, 64, 32);
+  const b = new Float32Array(memory, 64 + 128, 32);
+  for (let i = 0; i < 32; i++) {
+    a[i] = i;
+    b[i] = 100 - i;
+  }
+  return { memory, inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [2, 16], data: a }, { name: 'INPUT1', datatype: 'FP32', shape: [2, 16], data: b }] };
+}
+
+async function sums(inputs: Tensor[], inputsMovable?: boolean): Promise<number[]> {
+  const [sum, diff] = await session.run(inputs, ['OUTPUT0', 'OUTPUT1'], inputsMovable === undefined ? undefined : { inputsMovable });
+  expect(Array.from(diff!.data as Float32Array)).toEqual(Array.from({ length: 32 }, (_, i) => 2 * i - 100));
+  return Array.from(sum!.data as Float32Array);
+}
+
+describe('handing a batch to the worker thread', () => {
+  it('copies the inputs by default: the caller can still read and reuse them', async () => {
+    const { memory, inputs } = bodyLike();
+    expect(await sums(inputs)).toEqual(new Array(32).fill(100));
+    expect(memory.byteLength).toBeGreaterThan(0);
+    expect(await sums(inputs, false)).toEqual(new Array(32).fill(100));
+    expect((inputs[0]!.data as Float32Array)[5]).toBe(5);
+  });
+
+  it('moves inputs the caller gives up: one buffer shared by both inputs goes across once, uncopied', async () => {
+    const { memory, inputs } = bodyLike();
+    expect(await sums(inputs, true)).toEqual(new Array(32).fill(100));
+    // Transferred, so detached here: nothing was copied, and nothing here can read it any more.
+    expect(memory.byteLength).toBe(0);
+  });
+});
