@@ -52,6 +52,9 @@ export interface Schedule {
 export function schedule(view: QueueView, config: BatchingConfig, now: number, profile?: LatencyEstimator): Schedule {
   const idle = [...view.idleInstances];
   const expiry = expire(view.pending, now, earliestStart(view, now, profile), profile);
+  // With every instance busy nothing can be dispatched, and the serving order would go unread:
+  // under load that is most calls (one per arrival), and sorting the queue was their main cost.
+  if (idle.length === 0) return expiry.wakeAt === undefined ? { dispatch: [], refuse: expiry.refuse } : { dispatch: [], refuse: expiry.refuse, wakeAt: expiry.wakeAt };
   const refused = new Set(expiry.refuse.map((r) => r.seq));
   const ordered = view.pending.filter((r) => !refused.has(r.seq)).sort(queueOrder(now));
   const dispatch: Dispatch[] = [];
