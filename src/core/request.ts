@@ -28,7 +28,7 @@ export interface InferRequest {
   signal?: AbortSignal;
   /**
    * Whether the client has gone away, as a cheap read: the scheduler polls it for every waiting
-   * request on every decision, where making each request's `signal` would cost far more (see
+   * request whenever an instance is free to run one, where making each request's `signal` would cost far more (see
    * the HTTP adapter). Absent: the scheduler reads `signal`.
    */
   readonly cancelled?: boolean;

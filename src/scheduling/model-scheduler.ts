@@ -166,7 +166,9 @@ export class ModelScheduler implements Scheduler {
       this.notifyIdle();
       return;
     }
-    this.dropCancelled(fresh);
+    // Whose client has gone matters once an instance could run them: asking every waiting job on
+    // every arrival, while all instances are busy, was most of this call's time under load.
+    if (this.slots.busy.includes(false)) this.dropCancelled(fresh);
     const now = this.opts.clock.now();
     const plan = step(this.queue, this.slots, this.opts.batching, now, this.profile);
     for (const { item: w, refusal: r } of plan.refused) this.answer(w, () => w.reject(new ShoalError(r.kind, r.message, undefined, r.reason)));
