@@ -41,7 +41,8 @@ describe('readBody', () => {
         // Its own memory: small bodies too are never a slice of Node's shared pool, so moving it
         // to another thread moves nothing else.
         expect(body!.buffer.byteLength).toBeLessThan(body!.length + BINARY_ALIGNMENT);
-        const moved = structuredClone(body!.buffer, { transfer: [body!.buffer] });
+        const memory = body!.buffer as ArrayBuffer;
+        const moved = structuredClone(memory, { transfer: [memory] });
         expect(moved.byteLength).toBeGreaterThanOrEqual(whole.length);
       }
     }
