@@ -28,9 +28,10 @@ import { parseArgs } from 'node:util';
 import { substream } from '../src/bench/random.js';
 import { runBench, type BenchOptions, type BenchReport } from '../src/bench/runner.js';
 import { writeExampleRepository } from '../src/onnx/examples.js';
-import { calibrateNode, tailFloorMs, tailFrom, type NodeMeasurements } from '../src/sim/calibrate.js';
+import { calibrateNode, stallsFrom, tailFloorMs, tailFrom, type NodeMeasurements } from '../src/sim/calibrate.js';
 import type { ModelCost, ProfileFile, Tail } from '../src/sim/cost-model.js';
 import { measureProfile } from '../src/sim/measure.js';
+import type { LoopProbeRecord } from '../src/sim/loop-probe.js';
 import type { SimReport } from '../src/sim/report.js';
 import { runSimulation } from '../src/sim/run.js';
 import { markers, sectionHead, table, writeSection } from './lib/markdown.js';
@@ -99,17 +100,38 @@ interface Measured {
   /** Cores kept busy by everything but the server and this process. */
   otherCores?: number;
   metrics: string[];
+  /** What the loop probe saw (src/sim/loop-probe.ts), in the runs it watched. */
+  probe?: LoopProbeRecord;
 }
 
-/** One `shoal bench` run, with the server's /metrics and the kernel's accounting read around it. */
-async function measured(url: string, pid: number, o: Partial<BenchOptions>, label?: string): Promise<Measured> {
+/** The loop probe preloaded into the server: the first call starts it, the second stops it and returns what it saw. */
+async function loopProbe(pid: number, stop: boolean): Promise<LoopProbeRecord | undefined> {
+  if (stop) await rm(probeFile, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  if (!stop) return undefined;
+  for (let i = 0; i < 100; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    try {
+      return JSON.parse(await readFile(probeFile, 'utf8')) as LoopProbeRecord;
+    } catch {
+      // not written yet
+    }
+  }
+  say('   the loop probe wrote nothing');
+  return undefined;
+}
+
+/** One `shoal bench` run, with the server's /metrics and the kernel's accounting read around it (and, with `probe`, the loop probe's record). */
+async function measured(url: string, pid: number, o: Partial<BenchOptions>, label?: string, probe = false): Promise<Measured> {
   const snap = async () => ({
     wall: performance.now(), loop: await threadMs(pid), client: await threadMs(process.pid), machine: await cpuMs(),
     server: await cpuMs(pid), self: process.cpuUsage(), metrics: await (await fetch(`${url}/metrics`)).text(),
   });
+  if (probe) await loopProbe(pid, false);
   const before = await snap();
   const report = await runBench(benchOptions(url, o), label);
   const after = await snap();
+  const record = probe ? await loopProbe(pid, true) : undefined;
   const answered = (t: string): number => parseHistogram(t, 'shoal_request_duration_seconds')?.count ?? 0;
   const requests = Math.max(1, answered(after.metrics) - answered(before.metrics));
   const per = (x: number | undefined, y: number | undefined): number | undefined => (x === undefined || y === undefined ? undefined : (y - x) / requests);
@@ -119,7 +141,7 @@ async function measured(url: string, pid: number, o: Partial<BenchOptions>, labe
     ? (after.machine - before.machine - (after.server - before.server) - selfMs) / (after.wall - before.wall)
     : undefined;
   return {
-    report, requests, metrics: [before.metrics, after.metrics],
+    report, requests, metrics: [before.metrics, after.metrics], ...(record ? { probe: record } : {}),
     ...opt('loopMs', per(before.loop?.run, after.loop?.run)), ...opt('loopWaitMs', per(before.loop?.wait, after.loop?.wait)),
     ...opt('clientMs', per(sum(before.client), sum(after.client))),
     clientCpuMs: selfMs / requests, ...opt('otherCores', others === undefined ? undefined : Math.max(0, others)),
@@ -141,13 +163,16 @@ const stats = (m: Measured | BenchReport) => ('report' in m ? m.report : m).poin
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'shoal-sim-fidelity-'));
 const repo = path.join(dir, 'models');
+// The server inherits this and the loop probe writes there (src/sim/loop-probe.ts).
+const probeFile = path.join(dir, 'loop-probe.json');
+process.env.SHOAL_LOOP_PROBE = probeFile;
 await writeExampleRepository(repo, { includePretrained: false });
 
 say('1. profile (no server running)');
 const profile: ProfileFile = await measureProfile({ repository: repo, models, runs: 200, warmupRuns: 20, idleRuns: 100, contendedRuns: 1000, dim: DIM, seed, progress: (l) => say(`   ${l}`) });
 
 const server = await spawnServer({
-  args: ['--import', 'tsx', 'src/cli.ts', 'serve', '--model-repository', repo, '--http-port', '{port}', '--host', '127.0.0.1', '--log-level', 'warn'],
+  args: ['--import', 'tsx', '--import', './src/sim/loop-probe.ts', 'src/cli.ts', 'serve', '--model-repository', repo, '--http-port', '{port}', '--host', '127.0.0.1', '--log-level', 'warn'],
   logFile: path.join(resultsDir(), 'sim-fidelity-shoal.log'), readyTimeoutMs: 120_000,
 });
 let saturated: Measured;
@@ -157,15 +182,16 @@ const real: Measured[] = [];
 let rate: number;
 try {
   say('2. calibration: a saturating closed loop (16 clients), one client back to back, a light open loop');
-  saturated = await measured(server.url, server.pid, { mode: 'concurrency', levels: [16], durationS: 5, warmupS: 1 });
-  single = await measured(server.url, server.pid, { mode: 'concurrency', levels: [1], durationS: 5, warmupS: 1 });
+  saturated = await measured(server.url, server.pid, { mode: 'concurrency', levels: [16], durationS: 5, warmupS: 1 }, undefined, true);
+  single = await measured(server.url, server.pid, { mode: 'concurrency', levels: [1], durationS: 5, warmupS: 1 }, undefined, true);
   const capacity = stats(saturated).throughputPerS;
-  light = await measured(server.url, server.pid, { mode: 'rate', levels: [Math.max(5, Math.round(capacity * 0.05))], durationS: 5, warmupS: 1 });
+  light = await measured(server.url, server.pid, { mode: 'rate', levels: [Math.max(5, Math.round(capacity * 0.05))], durationS: 5, warmupS: 1 }, undefined, true);
   rate = Math.round(capacity * Number(a.load));
   say(`   capacity ${capacity.toFixed(0)}/s; measured runs at ${rate}/s`);
   for (const n of [1, 2]) {
     say(`3. measured run ${n} of 2`);
-    real.push(await measured(server.url, server.pid, { levels: [rate] }, `fidelity: Poisson ${rate}/s`));
+    // The probe watches the second run only: the first, the one compared, runs as a server does without it.
+    real.push(await measured(server.url, server.pid, { levels: [rate] }, `fidelity: Poisson ${rate}/s`, n === 2));
   }
 } finally {
   await server.stop();
@@ -183,6 +209,8 @@ const calibration: NodeMeasurements = {
   // CPU time, not waits: at saturation the loop waits for cores the load generator holds, which it does less at lighter loads.
   loopMs: saturated.loopMs ?? 1000 / stats(saturated).throughputPerS,
   lateness: stats(light).sendLatenessMs,
+  // The loop's stalls, one client at a time: about the rate predicted, and its round trips, which the calibration splits, hold them.
+  ...(single.probe ? { loopStalls: { requests: single.requests, stalls: single.probe.stalls } } : {}),
   cores: os.availableParallelism(),
   // The load generator shares the machine: its CPU grows with the rate it sends at.
   backgroundCores: mean([saturated, single, light].map((m) => m.otherCores ?? 0)) + (single.clientCpuMs! * rate) / 1000,
@@ -213,6 +241,29 @@ const sim = simulateWith(seed);
 const simAgain = [1, 2, 3, 4].map((k) => simulateWith(seed + k).points[0]!.stats);
 // What the contended points add: the same simulation with the cores' even share only.
 const uncontended = simulateWith(seed, { ...calibrated, models: calibrated.models.map(({ contended: _, ...m }) => m) }).points[0]!.stats;
+// What the loop's stalls add: the same simulation without them.
+const unstalled = simulateWith(seed, { ...calibrated, node: (({ stalls: _, ...n }) => n)(calibrated.node) }).points[0]!.stats;
+const f2 = (x: number | undefined): string => x?.toFixed(2) ?? '–';
+
+/** The server's histograms over a run, as the fraction of requests over each bound (ms), per model. */
+function serverView(m: Measured): Record<string, unknown> {
+  const view = (name: string, labels?: Record<string, string>) => {
+    const after = parseHistogram(m.metrics[1]!, name, labels);
+    if (!after) return null;
+    const before = parseHistogram(m.metrics[0]!, name, labels) ?? { buckets: after.buckets.map((b) => ({ le: b.le, count: 0 })), sum: 0, count: 0 };
+    const h = diffHistogram(after, before);
+    return {
+      count: h.count, meanMs: h.count ? (1000 * h.sum) / h.count : 0,
+      over: Object.fromEntries(h.buckets.filter((b) => Number.isFinite(b.le)).map((b) => [b.le * 1000, h.count ? (h.count - b.count) / h.count : 0])),
+    };
+  };
+  return {
+    ...Object.fromEntries(models.map((model) => [model, {
+      queue: view('shoal_queue_duration_seconds', { model }), compute: view('shoal_compute_duration_seconds', { model }), request: view('shoal_request_duration_seconds', { model }),
+    }])),
+    eventLoopLag: view('shoal_event_loop_lag_seconds'),
+  };
+}
 
 function mean(xs: number[]): number {
   return xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -228,6 +279,10 @@ await writeFile(path.join(out, 'sim-fidelity-calibration.json'), JSON.stringify(
     requests: m.requests, loopMs: m.loopMs, loopWaitMs: m.loopWaitMs, clientMs: m.clientMs, clientCpuMs: m.clientCpuMs, otherCores: m.otherCores,
     // Every run's slow batches, read as the one-client run's are: for comparison only (only that run's calibrate anything).
     batchTails: Object.fromEntries(profile.models.map((x) => [x.name, batchTail(m, x) ?? null])),
+    // The server's own view of the run, for comparing each part of a request's time with the simulation's.
+    server: serverView(m),
+    // The loop's stalls as the probe saw them, read as the one-client run's are (for comparison in the other runs).
+    ...(m.probe ? { loopProbe: { ...m.probe, stalls: undefined, count: m.probe.stalls.length, model: stallsFrom({ requests: m.requests, stalls: m.probe.stalls }) ?? null } } : {}),
     stats: { ...stats(m), timeline: undefined },
   }])),
 }, null, 2));
@@ -246,6 +301,14 @@ for (const x of rows) say(`   ${x.what}: real ${x.real?.toFixed(2)} (again ${x.a
 const simSpread = (f: (x: typeof s) => number | undefined): string => simAgain.map((x) => f(x)?.toFixed(2) ?? '–').join(', ');
 say(`   simulated with other draw seeds: p50 ${simSpread((x) => x.latencyMs?.p50)} ms, p99 ${simSpread((x) => x.latencyMs?.p99)} ms`);
 say(`   simulated without the contended points: p50 ${uncontended.latencyMs?.p50.toFixed(2)} ms, p99 ${uncontended.latencyMs?.p99.toFixed(2)} ms`);
+/** A run's loop stalls as the probe saw them, in words. */
+const stallWords = (m: Measured): string => {
+  const x = m.probe && stallsFrom({ requests: m.requests, stalls: m.probe.stalls });
+  return x ? `${(100 * x.stalls.perRequest).toFixed(2)}% of requests, median ${x.stalls.ms.toFixed(1)} ms, p90 ${x.stalls.p90Ms!.toFixed(1)} ms, max ${x.stalls.maxMs!.toFixed(1)} ms` : 'none seen';
+};
+const stallNote = `The event loop's stalls (waiting for a core or collecting, src/sim/loop-probe.ts): one client ${stallWords(single)}; saturated ${stallWords(saturated)}; ` +
+  `simulated: ${calibrated.node.stalls ? `${(100 * calibrated.node.stalls.perRequest).toFixed(2)}% of requests, median ${calibrated.node.stalls.ms.toFixed(1)} ms` : 'none'}; the second measured run, for comparison: ${stallWords(real[1]!)}. Simulated without them: p50 ${f2(unstalled.latencyMs?.p50)} ms, p99 ${f2(unstalled.latencyMs?.p99)} ms.`;
+say(`   ${stallNote}`);
 const met = rows.every((x) => err(x.sim, x.real) <= x.target);
 const n = calibrated.node;
 const f = (x: number | undefined, d = 3): string => (x === undefined ? '–' : x.toFixed(d));
@@ -265,6 +328,7 @@ if (!a['no-write']) {
         `The real side repeated: a second run at the same rate gave p50 ${f(again.latencyMs?.p50, 2)} ms and p99 ${f(again.latencyMs?.p99, 2)} ms (${pct(err(again.latencyMs?.p50, r.latencyMs?.p50))} and ${pct(err(again.latencyMs?.p99, r.latencyMs?.p99))} from the first).`,
         `The simulated side repeated: the same arrivals with the model's own draws (service times, wire) from ${simAgain.length} other seeds gave p50 ${simSpread((x) => x.latencyMs?.p50)} ms and p99 ${simSpread((x) => x.latencyMs?.p99)} ms.`,
         `One row beside a core kept busy by a process of normal priority (the profile's contended points): ${profile.models.map((m) => `${m.name} median ${f(m.contended?.ms)} ms, p99 ${f(m.contended?.p99Ms)} ms, max ${f(m.contended?.maxMs)} ms`).join('; ')}. Simulated without them (the cores' even share only): p50 ${f(uncontended.latencyMs?.p50, 2)} ms, p99 ${f(uncontended.latencyMs?.p99, 2)} ms.`,
+        stallNote,
         'Reports: bench/results/sim-fidelity-real.json, sim-fidelity-real-again.json, sim-fidelity-sim.json, the profile used, sim-fidelity-profile.json, and the calibration figures, sim-fidelity-calibration.json.',
       ],
     }),

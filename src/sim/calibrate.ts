@@ -8,12 +8,14 @@
  *   parts; the server says how long each waited before dispatch and how long its batch took as
  *   the loop saw it, and the client's own thread its work per request;
  * - a saturating closed loop: the loop's CPU per request when it never sleeps;
- * - a light open loop: how late the load generator's timers send.
+ * - a light open loop: how late the load generator's timers send;
+ * - in the one-client run, the loop's stalls (src/sim/loop-probe.ts): gaps in which its thread
+ *   waited for a core or collected garbage, beyond the work of the request it served.
  *
  * Means, unless said otherwise; all times in ms.
  */
 import type { Rng } from '../bench/random.js';
-import { type ModelCost, type NodeCosts, type Spread, type Tail, quantile } from './cost-model.js';
+import { type ModelCost, type NodeCosts, type Spread, type Stalls, type Tail, quantile } from './cost-model.js';
 
 export interface NodeMeasurements {
   /** Round trips of the one-client run, as (quantile in [0, 1], ms) points, ascending. */
@@ -32,6 +34,11 @@ export interface NodeMeasurements {
   loopMs: number;
   /** How late the open-loop generator sent in the light run (ms; it reports p50, p99 and max only). */
   lateness?: { p50: number; p99: number; max: number };
+  /**
+   * The loop's stalls as the probe saw them (src/sim/loop-probe.ts) in the one-client run, with
+   * the requests it answered meanwhile. Absent: the loop never stops.
+   */
+  loopStalls?: StallRun;
   /** Cores of the machine, and what else kept them busy in the calibration runs (cores). */
   cores?: number;
   backgroundCores?: number;
@@ -43,22 +50,53 @@ export interface NodeMeasurements {
  * taken off, and the work after the answer as what the saturating run says the loop's CPU does per
  * request beyond both. The node's share of each pass is what the models' own work leaves. The
  * wire keeps the one-client round trip's spread, shifted so that its mean is the client's own
- * work, plus the generator's lateness.
+ * work, plus the generator's lateness; with the loop's stalls measured, less the slowest round
+ * trips, one for each stall, which the stalls model on their own.
  */
 export function calibrateNode(m: NodeMeasurements, rng: Rng, draws = 50_000): NodeCosts {
   const ownRequest = m.ownRequestMs ?? 0;
   const ownAnswer = m.ownAnswerMs ?? 0;
-  const answerPass = Math.max(ownAnswer, m.roundTripMeanMs - m.clientMs - m.arrivalPassMs - m.batchMs);
+  // In the one-client run each stall held up the one request in flight: its round trips hold the stalls once, which the model
+  // has on their own, so the answer pass (what is left of the mean round trip) gives them up, and the wire its slowest round
+  // trips, one per stall.
+  const stalls = m.loopStalls ? stallsFrom(m.loopStalls) : undefined;
+  const answerPass = Math.max(ownAnswer, m.roundTripMeanMs - m.clientMs - m.arrivalPassMs - m.batchMs - (stalls?.msPerRequest ?? 0));
   const requestMs = Math.max(0, m.arrivalPassMs - ownRequest);
   const answerMs = answerPass - ownAnswer;
-  const afterMs = Math.max(0, m.loopMs - Math.max(m.arrivalPassMs, ownRequest) - answerPass);
-  const shift = m.roundTripMeanMs - m.clientMs;
+  // A collection's time is loop CPU, which the saturated run's figure holds on average: the stalls take it over.
+  const afterMs = Math.max(0, m.loopMs - Math.max(m.arrivalPassMs, ownRequest) - answerPass - (stalls?.gcMsPerRequest ?? 0));
+  const shift = m.roundTripMeanMs - (stalls?.msPerRequest ?? 0) - m.clientMs;
   const late = m.lateness ? latenessSpread(m.lateness) : undefined;
   const wire: number[] = [];
-  for (let i = 0; i < draws; i++) wire.push(Math.max(0, inverse(m.roundTrip, rng()) - shift) + (late ? quantile(late, rng()) : 0));
+  const kept = 1 - (stalls?.stalls.perRequest ?? 0);
+  for (let i = 0; i < draws; i++) wire.push(Math.max(0, inverse(m.roundTrip, kept * rng()) - shift) + (late ? quantile(late, rng()) : 0));
   return {
-    requestMs, answerMs, afterMs, wire: spreadOf(wire),
+    requestMs, answerMs, afterMs, wire: spreadOf(wire), ...(stalls ? { stalls: stalls.stalls } : {}),
     ...(m.cores !== undefined ? { cores: m.cores } : {}), background: m.backgroundCores ?? 0,
+  };
+}
+
+/** Shortest stall the model takes, ms: below it, the waits are the small ones every pass has, which the passes' means hold. */
+export const MIN_STALL_MS = 1;
+
+/**
+ * The loop's stalls from what the probe saw in a run: each gap's time waiting for a core and
+ * collecting (the rest of a gap is the thread serving requests, which the passes model), those
+ * of at least MIN_STALL_MS, per request answered. `gcMsPerRequest` is the collections' share,
+ * which the loop's CPU per request also holds, `msPerRequest` all of it. Undefined when there were none.
+ */
+export interface StallRun {
+  requests: number;
+  stalls: Array<{ gapMs: number; runMs: number; waitMs: number; gcMs: number }>;
+}
+
+export function stallsFrom(r: StallRun): { stalls: Stalls; gcMsPerRequest: number; msPerRequest: number } | undefined {
+  const kept = r.stalls.map((s) => ({ ms: s.waitMs + s.gcMs, gcMs: s.gcMs })).filter((s) => s.ms >= MIN_STALL_MS);
+  if (kept.length === 0 || r.requests <= 0) return undefined;
+  return {
+    stalls: { perRequest: Math.min(1, kept.length / r.requests), ...spreadOf(kept.map((s) => s.ms)) },
+    gcMsPerRequest: kept.reduce((sum, s) => sum + s.gcMs, 0) / r.requests,
+    msPerRequest: kept.reduce((sum, s) => sum + s.ms, 0) / r.requests,
   };
 }
 

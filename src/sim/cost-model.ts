@@ -45,6 +45,12 @@ const contended = z.strictObject({
   ...spreadFields,
   runs: z.number().int().positive().optional(),
 });
+const stalls = z.strictObject({
+  /** Stalls per request: the fraction of answers after which the loop stops for a while. */
+  perRequest: z.number().min(0).max(1),
+  /** How long the loop stops (median and percentiles), ms. */
+  ...spreadFields,
+});
 const tail = z.strictObject({
   /** Fractions of batches that took longer than each time, longest last (the fractions falling). */
   over: z.array(z.strictObject({ ms: z.number().positive(), fraction: z.number().min(0).max(1) })).min(1),
@@ -125,6 +131,13 @@ const profileFile = z.strictObject({
     answerMs: ms.default(0),
     /** Loop time per answered request after its answer has left (bookkeeping, logging, garbage collection), ms: it delays only what comes after. */
     afterMs: ms.default(0),
+    /**
+     * Times the loop stops outside the work of any one request: a collection, or its thread
+     * waiting for a core that other threads hold. Every request the loop answers is followed by
+     * one with probability `perRequest`, of a length drawn from the spread; what waits for the
+     * loop (arrivals, finished batches, answers) waits through it. Absent: the loop never stops.
+     */
+    stalls: stalls.optional(),
     /** Time a request spends outside the node, both ways (the client's own work, the kernel): adds latency, occupies nothing. */
     wire: spread.optional(),
     /** Cores of the node; absent: instances never wait for a core (see src/sim/cpu.ts). */
@@ -142,6 +155,7 @@ export type IdlePoint = z.infer<typeof idlePoint>;
 export type Tail = z.infer<typeof tail>;
 export type ContendedPoint = z.infer<typeof contended>;
 export type Spread = z.infer<typeof spread>;
+export type Stalls = z.infer<typeof stalls>;
 export type NodeCosts = ProfileFile['node'];
 
 /** Parses a profile file (JSON or YAML); errors name the file and the field. */

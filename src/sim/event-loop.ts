@@ -5,8 +5,14 @@
  * stays taken until the loop has seen its batch finish. The loop serves one piece of work at a
  * time in the order it came (libuv's poll phase hands ready events over in turn), and each
  * piece's length is known when it comes, so a loop is only the time it is next free.
+ *
+ * With the profile's `stalls`, the loop also stops now and then outside any one request's work
+ * (a collection; its thread waiting for a core other threads hold): after an answer, with the
+ * measured probability per request, for a drawn time. Whatever comes meanwhile waits, which is
+ * how one stall delays every request on the node, not one.
  */
-import type { NodeCosts } from './cost-model.js';
+import type { Rng } from '../bench/random.js';
+import { type NodeCosts, quantile } from './cost-model.js';
 
 /** Told when a loop starts working after being idle. */
 export type LoopWatcher = (node: number, now: number) => void;
@@ -16,7 +22,7 @@ export class EventLoops {
   /** Loop time per answer of the pass `answers` reserved last. */
   step = 0;
 
-  constructor(nodes: number, private readonly costs: NodeCosts, private readonly watcher?: LoopWatcher) {
+  constructor(nodes: number, private readonly costs: NodeCosts, private readonly watcher?: LoopWatcher, private readonly stallRng?: Rng) {
     this.freeAt = new Float64Array(nodes);
   }
 
@@ -39,8 +45,17 @@ export class EventLoops {
   answers(node: number, now: number, n: number, ownMs: number): number {
     const start = this.startOf(node, now);
     this.step = this.costs.answerMs + ownMs;
-    this.occupy(node, now, start, start + n * (this.step + this.costs.afterMs));
+    this.occupy(node, now, start, start + n * (this.step + this.costs.afterMs) + this.stallMs(n));
     return start;
+  }
+
+  /** The stalls that follow `n` answers, ms in all (0 without `stalls`). */
+  private stallMs(n: number): number {
+    const s = this.costs.stalls;
+    if (!s || !this.stallRng || s.perRequest === 0) return 0;
+    let ms = 0;
+    for (let k = 0; k < n; k++) if (this.stallRng() < s.perRequest) ms += quantile(s, this.stallRng());
+    return ms;
   }
 
   /** When work that comes at `now` starts: at once if the loop is idle, else when what it has is done. */

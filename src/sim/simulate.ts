@@ -94,8 +94,9 @@ export function simulate(o: SimulationOptions): SimulationResult {
   const path = new Fifo(o.nodes);
   const cores = o.node?.cores;
   // The loops tell the cores when they start working, and the cores ask the loops when they will stop.
+  // The loops' stalls draw from a stream of their own, so that a profile with stalls leaves every other draw as it was.
   const loops = new EventLoops(o.nodes, o.node ?? { requestMs: 0, answerMs: 0, afterMs: 0, background: 0 },
-    cores === undefined ? undefined : (node, now) => cpus!.loopStarted(node, now));
+    cores === undefined ? undefined : (node, now) => cpus!.loopStarted(node, now), variation ? substream(o.seed, 'stalls') : undefined);
   const cpus = cores === undefined ? undefined
     : new NodeCpus(o.nodes, cores, o.node?.background ?? 0, (node) => loops.freeAtOf(node), (t, kind, a, b, c) => events.push(t, kind, a, b, c));
   const arrivalPass = (o.node?.requestMs ?? 0) > 0;
