@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { BINARY_ALIGNMENT, type BodyRead, readBody } from '../../src/protocol/kserve/body.js';
+import { BINARY_ALIGNMENT, type BodyRead, OWN_MEMORY_FROM, ownsMemory, readBody } from '../../src/protocol/kserve/body.js';
 
 /** Streams `chunks` into readBody and resolves with what it made of them. */
 function read(chunks: Buffer[], opts: BodyRead): Promise<{ body?: Buffer; err?: Error & { statusCode?: number; code?: string } }> {
@@ -31,21 +31,29 @@ describe('readBody', () => {
     }
   });
 
-  it('puts the binary data on an aligned address for every header length, in memory of its own', async () => {
-    for (let offset = 0; offset < 2 * BINARY_ALIGNMENT; offset++) {
-      const whole = bytes(offset + 64, offset);
-      for (const contentLength of [whole.length, undefined]) {
-        const { body } = await read([whole.subarray(0, 5), whole.subarray(5)], { limit: 1024, binaryOffset: offset, ...(contentLength !== undefined && { contentLength }) });
-        expect(body!.equals(whole)).toBe(true);
-        expect((body!.byteOffset + offset) % BINARY_ALIGNMENT, `offset ${offset}`).toBe(0);
-        // Its own memory: small bodies too are never a slice of Node's shared pool, so moving it
-        // to another thread moves nothing else.
-        expect(body!.buffer.byteLength).toBeLessThan(body!.length + BINARY_ALIGNMENT);
-        const memory = body!.buffer as ArrayBuffer;
-        const moved = structuredClone(memory, { transfer: [memory] });
-        expect(moved.byteLength).toBeGreaterThanOrEqual(whole.length);
+  it('puts the binary data on an aligned address for every header length, short bodies and long', async () => {
+    for (const size of [64, OWN_MEMORY_FROM + 100]) {
+      for (let offset = 0; offset < 2 * BINARY_ALIGNMENT; offset++) {
+        const whole = bytes(offset + size, offset);
+        for (const contentLength of [whole.length, undefined]) {
+          const { body } = await read([whole.subarray(0, 5), whole.subarray(5)], { limit: 1 << 20, binaryOffset: offset, ...(contentLength !== undefined && { contentLength }) });
+          expect(body!.equals(whole)).toBe(true);
+          expect((body!.byteOffset + offset) % BINARY_ALIGNMENT, `size ${size}, offset ${offset}`).toBe(0);
+        }
       }
     }
+  });
+
+  it('gives a long body memory of its own, which can be moved to another thread without moving anything else', async () => {
+    expect(ownsMemory(64)).toBe(false);
+    expect(ownsMemory(OWN_MEMORY_FROM)).toBe(true);
+    const whole = bytes(OWN_MEMORY_FROM + 3);
+    const { body } = await read([whole], { limit: 1 << 20, contentLength: whole.length, binaryOffset: 3 });
+    const memory = body!.buffer as ArrayBuffer;
+    expect(memory.byteLength).toBeLessThan(whole.length + BINARY_ALIGNMENT);
+    const moved = structuredClone(memory, { transfer: [memory] });
+    expect(moved.byteLength).toBeGreaterThanOrEqual(whole.length);
+    expect(Buffer.from(moved, moved.byteLength - whole.length).equals(whole)).toBe(true);
   });
 
   it('refuses a body over the limit, declared or received, with fastify\'s 413', async () => {

@@ -88,28 +88,34 @@ describe('inference', () => {
   });
 
   it('reads binary tensors in place, aligned, whatever the JSON header\'s length', async () => {
-    const values = new Float64Array([0.5, -1.25, 3]);
-    for (let pad = 0; pad < 8; pad++) {
-      // The id's length moves where the binary data starts through every residue modulo 8.
-      const { body, headerLength } = binaryBody({
-        id: 'x'.repeat(pad),
-        inputs: [{ name: 'X', datatype: 'FP64', shape: [3], parameters: { binary_data_size: 24 } }],
-      }, [le(values)]);
-      h.service.received = [];
-      const r = await inject({
-        method: 'POST', url: '/v2/models/echo/infer', payload: body,
-        headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) },
-      });
-      expect(r.statusCode, `header of ${headerLength} bytes`).toBe(200);
-      expect(r.json().outputs[0].data).toEqual([0.5, -1.25, 3]);
-      const [got] = h.service.received;
-      const data = got!.inputs[0]!.data as Float64Array;
-      expect(data.byteOffset % 8).toBe(0);
-      // A view into the body (its JSON header too), not a copy of the tensor alone; and the
-      // request says so, so that the backend may move rather than copy it.
-      expect(data.buffer.byteLength).toBeGreaterThanOrEqual(body.length);
-      expect(got!.inputsMovable).toBe(true);
+    // A short body comes from Node's shared pool and is copied to the worker; a long one has
+    // memory of its own, which the backend may move (body.ts).
+    const roomy = await harness({ limits: { maxElementsPerTensor: 4096, maxElementsPerRequest: 4096 } }, { bodyLimit: 1 << 20 });
+    for (const [length, movable] of [[3, false], [1024, true]] as const) {
+      const values = Float64Array.from({ length }, (_, i) => i / 4 - 1);
+      const h = roomy;
+      for (let pad = 0; pad < 8; pad++) {
+        // The id's length moves where the binary data starts through every residue modulo 8.
+        const { body, headerLength } = binaryBody({
+          id: 'x'.repeat(pad),
+          inputs: [{ name: 'X', datatype: 'FP64', shape: [length], parameters: { binary_data_size: 8 * length } }],
+        }, [le(values)]);
+        h.service.received = [];
+        const r = await h.inject({
+          method: 'POST', url: '/v2/models/echo/infer', payload: body,
+          headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) },
+        });
+        expect(r.statusCode, `header of ${headerLength} bytes`).toBe(200);
+        expect(r.json().outputs[0].data).toEqual(Array.from(values));
+        const [got] = h.service.received;
+        const data = got!.inputs[0]!.data as Float64Array;
+        expect(data.byteOffset % 8).toBe(0);
+        // A view into the body (its JSON header too), not a copy of the tensor alone.
+        expect(data.buffer.byteLength).toBeGreaterThanOrEqual(body.length);
+        expect(got!.inputsMovable, `${body.length}-byte body`).toBe(movable);
+      }
     }
+    await roomy.app.close();
   });
 
   it('refuses malformed requests with 400 and says why', async () => {

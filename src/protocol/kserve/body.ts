@@ -7,8 +7,9 @@
  * Float32Array or BigInt64Array, and the backend copied it a third time to hand it to its
  * worker thread. For a 32-image CIFAR batch (393 KB) those copies, and the collections of the
  * memory they churned, were most of the event loop's time per request. Here the chunks are
- * copied once, into a buffer allocated for this request alone (never Node's shared pool), so
- * the tensors can be viewed in place and the buffer moved, not copied, to the worker.
+ * copied once, into a buffer allocated for this request alone (but for short bodies: see
+ * OWN_MEMORY_FROM), so the tensors can be viewed in place and the buffer moved, not copied, to
+ * the worker.
  *
  * The checks are fastify's own, with its errors: a declared or received length over the
  * route's body limit (413), and a body shorter or longer than its Content-Length (400).
@@ -84,13 +85,24 @@ export function readBody(payload: IncomingMessage, read: BodyRead, done: Done): 
 }
 
 /**
- * A buffer of `length` bytes of its own (allocUnsafeSlow: never a slice of Node's shared pool,
- * so it may be transferred), starting just far enough into its memory that byte `binaryOffset`
- * falls on an aligned address.
+ * Bodies shorter than this are cut from Node's shared pool, as fastify's were: cheaper to
+ * allocate than memory of their own, for the many small requests a server sees, but not to be
+ * moved to another thread, since other buffers share the pool; copying so little costs little.
+ */
+export const OWN_MEMORY_FROM = Buffer.poolSize >>> 1;
+
+/** Whether a body of `length` bytes from readBody lies in memory of its own, which may be moved to another thread. */
+export function ownsMemory(length: number): boolean {
+  return length + BINARY_ALIGNMENT >= OWN_MEMORY_FROM;
+}
+
+/**
+ * A buffer of `length` bytes starting just far enough into its memory that byte `binaryOffset`
+ * falls on an aligned address (Node's pool hands out 8-aligned slices): memory of its own
+ * (allocUnsafeSlow, never the shared pool) where `ownsMemory` says so.
  */
 function placed(length: number, binaryOffset: number | undefined): Buffer {
   const lead = binaryOffset === undefined || binaryOffset < 0 || binaryOffset > length ? 0 : (BINARY_ALIGNMENT - (binaryOffset % BINARY_ALIGNMENT)) % BINARY_ALIGNMENT;
-  if (lead === 0) return Buffer.allocUnsafeSlow(length);
-  const memory = Buffer.allocUnsafeSlow(length + lead);
-  return memory.subarray(lead);
+  const memory = ownsMemory(length) ? Buffer.allocUnsafeSlow(length + lead) : Buffer.allocUnsafe(length + lead);
+  return lead === 0 ? memory : memory.subarray(lead);
 }

@@ -12,7 +12,7 @@ import type { InferRequest, Parameters, RequestedOutput, TenantIdentity } from '
 import type { InferenceService, ModelMetadata } from '../../core/service.js';
 import type { Tensor, TensorSpec } from '../../core/tensor.js';
 import { type TenantAuth, requireAdmin, requireKeys, tenantOf } from './auth.js';
-import { readBody } from './body.js';
+import { ownsMemory, readBody } from './body.js';
 import { decodeInferRequest } from './decode.js';
 import { encodeInferResponse } from './encode.js';
 import { installErrorHandlers, sendError } from './http-errors.js';
@@ -199,7 +199,8 @@ async function infer(
     }
     const { model, version } = target(request.params);
     const headerLength = parseHeaderLength(request.headers['inference-header-content-length']);
-    const inferRequest = new HttpInferRequest(decodeInferRequest(body, headerLength, opts.limits, { model, version, arrivalTime, traceId }), reply.raw);
+    const decoded = decodeInferRequest(body, headerLength, opts.limits, { model, version, arrivalTime, traceId });
+    const inferRequest = new HttpInferRequest(decoded, reply.raw, ownsMemory(body.length));
     if (tenant !== undefined) inferRequest.tenant = tenant;
     const encoded = encodeInferResponse(await service.infer(inferRequest), inferRequest);
     done.responseBytes = typeof encoded.body === 'string' ? Buffer.byteLength(encoded.body) : encoded.body.length;
@@ -250,10 +251,11 @@ class HttpInferRequest implements InferRequest {
   traceId: string;
   #signal: AbortSignal | undefined;
   readonly #res: ServerResponse;
-  /** Its body was read into memory of its own (body.ts); the decoded tensors view it or are new. */
-  readonly inputsMovable = true;
+  /** Its body was read into memory of its own (body.ts: all but short ones), which the decoded tensors view, or they are new. */
+  readonly inputsMovable: boolean;
 
-  constructor(decoded: InferRequest, res: ServerResponse) {
+  constructor(decoded: InferRequest, res: ServerResponse, inputsMovable: boolean) {
+    this.inputsMovable = inputsMovable;
     if (decoded.id !== undefined) this.id = decoded.id;
     this.model = decoded.model;
     if (decoded.version !== undefined) this.version = decoded.version;
