@@ -131,8 +131,10 @@ export function sendInfer(pool: Dispatcher, path: string, req: EncodedRequest): 
       onResponseData(_controller, chunk) {
         bytes += chunk.length;
         if (status !== 200 && keptBytes < DETAIL_BYTES) {
-          kept.push(chunk);
-          keptBytes += chunk.length;
+          // Copied: undici's chunks view the socket's read buffer, which is not ours to keep.
+          const part = Buffer.from(chunk.subarray(0, DETAIL_BYTES - keptBytes));
+          kept.push(part);
+          keptBytes += part.length;
         }
       },
       onResponseEnd() {
