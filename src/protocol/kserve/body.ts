@@ -5,8 +5,9 @@
  * Why not fastify's `parseAs: 'buffer'`: it joins the socket's chunks with Buffer.concat at
  * whatever alignment that lands, so the decoder had to copy each tensor again to view it as a
  * Float32Array or BigInt64Array, and the backend copied it a third time to hand it to its
- * worker thread. For a 32-image CIFAR batch (393 KB) those copies, and the collections of the
- * memory they churned, were most of the event loop's time per request. Here the chunks are
+ * worker thread. For 32-image CIFAR batches (393 KB) those copies, and the collections of the
+ * memory they churned, were about 40% of the event loop's busy time (docs/architecture.md,
+ * "Where inference runs", has the profile). Here the chunks are
  * copied once, into a buffer allocated for this request alone (but for short bodies: see
  * OWN_MEMORY_FROM), so the tensors can be viewed in place and the buffer moved, not copied, to
  * the worker.
