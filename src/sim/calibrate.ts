@@ -79,17 +79,18 @@ export function calibrateNode(m: NodeMeasurements, rng: Rng, draws = 50_000): No
 /** Shortest stall the model takes, ms: below it, the waits are the small ones every pass has, which the passes' means hold. */
 export const MIN_STALL_MS = 1;
 
+/** What the loop probe saw in one run (its `stalls`), with the requests the server answered meanwhile. */
+export interface StallRun {
+  requests: number;
+  stalls: Array<{ gapMs: number; runMs: number; waitMs: number; gcMs: number }>;
+}
+
 /**
  * The loop's stalls from what the probe saw in a run: each gap's time waiting for a core and
  * collecting (the rest of a gap is the thread serving requests, which the passes model), those
  * of at least MIN_STALL_MS, per request answered. `gcMsPerRequest` is the collections' share,
  * which the loop's CPU per request also holds, `msPerRequest` all of it. Undefined when there were none.
  */
-export interface StallRun {
-  requests: number;
-  stalls: Array<{ gapMs: number; runMs: number; waitMs: number; gcMs: number }>;
-}
-
 export function stallsFrom(r: StallRun): { stalls: Stalls; gcMsPerRequest: number; msPerRequest: number } | undefined {
   const kept = r.stalls.map((s) => ({ ms: s.waitMs + s.gcMs, gcMs: s.gcMs })).filter((s) => s.ms >= MIN_STALL_MS);
   if (kept.length === 0 || r.requests <= 0) return undefined;
