@@ -36,6 +36,12 @@ export { DEFAULT_CONCURRENT_LOADS, type LoadCause, MODEL_CONTROL_MODES, type Mod
 export class ModelManager {
   private readonly models = new Map<string, ModelEntry>();
   private readonly order: LoadOrder;
+  /**
+   * The footprint lookups loads make (file stats) before they enter the lane, chained in the
+   * order the loads were asked for: run side by side, they finished in any order, and a later
+   * load could enter the first-come-first-served lane ahead of an earlier one.
+   */
+  private lookups: Promise<unknown> = Promise.resolve();
   private readonly residency: Residency;
   private readonly mode: ModelControlMode;
   readonly hostCache: HostCache | undefined;
@@ -341,7 +347,9 @@ export class ModelManager {
     // An on-demand load may wait, out of the lane, for a model to go idle and make room, for a while.
     const patience = new Patience(ROOM_WAIT_MS);
     try {
-      const known = await this.residency.knownFootprint(m, entry);
+      const lookup = this.lookups.then(() => this.residency.knownFootprint(m, entry));
+      this.lookups = lookup.catch(() => undefined);
+      const known = await lookup;
       for (;;) {
         const patient = cause === 'on-demand' && !patience.over;
         try {
