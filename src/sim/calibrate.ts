@@ -7,7 +7,10 @@
  * - one client back to back (`c1`): nothing queues, so a request's round trip is the sum of its
  *   parts; the server says how long each waited before dispatch and how long its batch took as
  *   the loop saw it, and the client's own thread its work per request;
- * - a saturating closed loop: the loop's CPU per request when it never sleeps;
+ * - a saturating closed loop: the capacity the predicted rate is a fraction of;
+ * - an open loop at half the predicted rate: the loop's CPU per request under arrivals like the
+ *   predicted ones (it is not a constant of the server: measured here, 1.20 ms one client at a
+ *   time, 1.06 saturated, 0.77 in the 494/s Poisson run predicted, on the same server);
  * - a light open loop: how late the load generator's timers send;
  * - in the one-client run, the loop's stalls (src/sim/loop-probe.ts): gaps in which its thread
  *   waited for a core or collected garbage, beyond the work of the request it served.
@@ -30,7 +33,7 @@ export interface NodeMeasurements {
   ownAnswerMs?: number;
   /** The client's thread per request in the one-client run (running or ready to run). */
   clientMs: number;
-  /** The server's loop thread's CPU per request in the saturating run. */
+  /** The server's loop thread's CPU per request in the open loop at half the predicted rate. */
   loopMs: number;
   /** How late the open-loop generator sent in the light run (ms; it reports p50, p99 and max only). */
   lateness?: { p50: number; p99: number; max: number };
@@ -45,13 +48,17 @@ export interface NodeMeasurements {
 }
 
 /**
- * The loop's three parts come out of the one-client round trip: the arrival pass as the server
- * timed it, the answer pass as what is left once the client, the arrival pass and the batch are
- * taken off, and the work after the answer as what the saturating run says the loop's CPU does per
- * request beyond both. The node's share of each pass is what the models' own work leaves. The
- * wire keeps the one-client round trip's spread, shifted so that its mean is the client's own
- * work, plus the generator's lateness; with the loop's stalls measured, less the slowest round
- * trips, one for each stall, which the stalls model on their own.
+ * The loop's three parts come out of the one-client round trip and the loop's CPU per request:
+ * the arrival pass as the server timed it; the answer pass as what is left of the round trip once
+ * the client, the arrival pass and the batch are taken off, but no more of it than the loop's CPU
+ * per request leaves after the arrival pass; and the work after the answer as whatever of that CPU
+ * is left after both. What the answer pass cannot be of the round trip's remainder is time the
+ * loop does not spend (the worker's reply crossing threads, the kernel's loopback), which delays
+ * that one request and no other: the wire carries it. The node's share of each pass is what the
+ * models' own work leaves. The wire keeps the one-client round trip's spread, shifted so that its
+ * mean is the client's own work and that delay, plus the generator's lateness; with the loop's
+ * stalls measured, less the slowest round trips, one for each stall, which the stalls model on
+ * their own.
  */
 export function calibrateNode(m: NodeMeasurements, rng: Rng, draws = 50_000): NodeCosts {
   const ownRequest = m.ownRequestMs ?? 0;
@@ -60,12 +67,15 @@ export function calibrateNode(m: NodeMeasurements, rng: Rng, draws = 50_000): No
   // has on their own, so the answer pass (what is left of the mean round trip) gives them up, and the wire its slowest round
   // trips, one per stall.
   const stalls = m.loopStalls ? stallsFrom(m.loopStalls) : undefined;
-  const answerPass = Math.max(ownAnswer, m.roundTripMeanMs - m.clientMs - m.arrivalPassMs - m.batchMs - (stalls?.msPerRequest ?? 0));
+  const remainder = Math.max(ownAnswer, m.roundTripMeanMs - m.clientMs - m.arrivalPassMs - m.batchMs - (stalls?.msPerRequest ?? 0));
+  const arrivalPass = Math.max(m.arrivalPassMs, ownRequest);
+  // A collection's time is loop CPU, which the loop's figure holds on average: the stalls take it over.
+  const loopCpu = m.loopMs - (stalls?.gcMsPerRequest ?? 0);
+  const answerPass = Math.min(remainder, Math.max(ownAnswer, loopCpu - arrivalPass));
   const requestMs = Math.max(0, m.arrivalPassMs - ownRequest);
   const answerMs = answerPass - ownAnswer;
-  // A collection's time is loop CPU, which the saturated run's figure holds on average: the stalls take it over.
-  const afterMs = Math.max(0, m.loopMs - Math.max(m.arrivalPassMs, ownRequest) - answerPass - (stalls?.gcMsPerRequest ?? 0));
-  const shift = m.roundTripMeanMs - (stalls?.msPerRequest ?? 0) - m.clientMs;
+  const afterMs = Math.max(0, loopCpu - arrivalPass - answerPass);
+  const shift = m.roundTripMeanMs - (stalls?.msPerRequest ?? 0) - m.clientMs - (remainder - answerPass);
   const late = m.lateness ? latenessSpread(m.lateness) : undefined;
   const wire: number[] = [];
   const kept = 1 - (stalls?.stalls.perRequest ?? 0);

@@ -211,7 +211,7 @@ describe('cores shared with the loop', () => {
 });
 
 describe('calibration from the measured runs', () => {
-  it('splits the one-client round trip into the loop, the batch and the wire, and the saturated loop time into what follows the answer', () => {
+  it("splits the one-client round trip into the loop, the batch and the wire, and the loop's CPU per request beyond both passes into what follows the answer", () => {
     const node = calibrateNode({
       roundTrip: [{ q: 0, ms: 1 }, { q: 1, ms: 1 }], roundTripMeanMs: 1, arrivalPassMs: 0.1, batchMs: 0.3, clientMs: 0.2, loopMs: 0.7,
       lateness: { p50: 0.5, p99: 2, max: 5 }, cores: 2, backgroundCores: 0.25,
@@ -222,6 +222,19 @@ describe('calibration from the measured runs', () => {
     // The wire: the client's 0.2 ms plus the generator's lateness, whose median is 0.5.
     expect(node.wire!.ms).toBeCloseTo(0.7, 1);
     expect(node).toMatchObject({ cores: 2, background: 0.25 });
+  });
+
+  it('keeps the answer pass within the loop\'s CPU per request, and gives the rest of the round trip to the wire, which delays one request and occupies nothing', () => {
+    // The round trip leaves 0.4 ms after the client, the arrival pass and the batch, but the loop spends only 0.3 ms of CPU per request.
+    const node = calibrateNode({
+      roundTrip: [{ q: 0, ms: 1 }, { q: 1, ms: 1 }], roundTripMeanMs: 1, arrivalPassMs: 0.1, batchMs: 0.3, clientMs: 0.2, loopMs: 0.3,
+    }, substream(1, 'calibrate'));
+    expect(node.answerMs).toBeCloseTo(0.2, 9);
+    expect(node.afterMs).toBe(0);
+    // The client's 0.2 ms and the 0.2 ms the loop does not spend.
+    expect(node.wire!.ms).toBeCloseTo(0.4, 9);
+    // The one-client round trip is still the sum of its parts.
+    expect(node.requestMs + node.answerMs + 0.3 + node.wire!.ms).toBeCloseTo(1, 9);
   });
 
   it("leaves the models' own decoding and encoding, from the profile, out of the node's share", () => {
