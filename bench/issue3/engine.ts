@@ -13,6 +13,7 @@ import type { PointStats } from '../../src/bench/recorder.js';
 import { measureBatches, measureParallel, type BatchFigures } from '../baselines/ort-direct.js';
 import { shoalIntraOpThreads } from '../issue4/engine.js';
 import { measure, trouble } from '../lib/measure.js';
+import { sharesDuring, type ThreadGroupShare } from '../lib/threads.js';
 
 export const CNN_BATCHES = [1, 2, 4, 8, 16, 32];
 export const CNN_MAX_BATCH = 32;
@@ -20,7 +21,14 @@ export const ONE_IMAGE_CLIENTS = 64;
 export const FULL_BATCH_CLIENTS = 4;
 export const ENGINE_TARGET = 0.9;
 
-export interface CnnLoad { clients: number; batch: number; stats: PointStats; inferencesPerS: number }
+export interface CnnLoad {
+  clients: number;
+  batch: number;
+  stats: PointStats;
+  inferencesPerS: number;
+  /** Where the cores went meanwhile, server and generator (bench/lib/threads.ts); absent off Linux. */
+  threads?: ThreadGroupShare[];
+}
 
 /** onnxruntime's throughput with the threads arranged one way: `sessions` at once, `threads` each. */
 export interface OrtArrangement { sessions: number; threads: number; figures: BatchFigures[] }
@@ -37,7 +45,7 @@ export interface CnnCeiling {
   trouble?: string;
 }
 
-export async function cnnCeiling(url: string, repo: string, o: { pointS: number; warmupS: number }): Promise<CnnCeiling> {
+export async function cnnCeiling(url: string, pid: number, repo: string, o: { pointS: number; warmupS: number }): Promise<CnnCeiling> {
   const threads = shoalIntraOpThreads();
   const file = path.join(repo, 'cnn', '1', 'model.onnx');
   const ort: OrtArrangement[] = [{ sessions: 1, threads, figures: await measureBatches(file, { batches: CNN_BATCHES, seconds: o.pointS, dim: 1, threads }) }];
@@ -51,8 +59,8 @@ export async function cnnCeiling(url: string, repo: string, o: { pointS: number;
   const shapes = [{ clients: ONE_IMAGE_CLIENTS, batch: 1 }, ...[...new Set([best.batch, CNN_MAX_BATCH])].filter((b) => b > 1).map((batch) => ({ clients: FULL_BATCH_CLIENTS, batch }))];
   const loads: CnnLoad[] = [];
   for (const l of shapes) {
-    const stats = await measure({ url, model: 'cnn', mode: 'concurrency', level: l.clients, batch: l.batch, durationS: o.pointS, warmupS: o.warmupS, binary: true });
-    loads.push({ ...l, stats, inferencesPerS: stats.throughputPerS * l.batch });
+    const { result: stats, threads } = await sharesDuring(pid, () => measure({ url, model: 'cnn', mode: 'concurrency', level: l.clients, batch: l.batch, durationS: o.pointS, warmupS: o.warmupS, binary: true }));
+    loads.push({ ...l, stats, inferencesPerS: stats.throughputPerS * l.batch, ...(threads ? { threads } : {}) });
   }
   const saturated = loads.reduce((a, b) => (b.inferencesPerS > a.inferencesPerS ? b : a));
   const bad = loads.map((l) => trouble(l.stats)).filter(Boolean).join('; ');

@@ -47,7 +47,7 @@ export async function runIssue3(ctx: SectionContext): Promise<string> {
     await off.stop();
     ctx.say('(b) CNN: onnxruntime-node direct at each batch size, then shoal saturated…');
     try {
-      report.cnn = await cnnCeiling(on.url, repos.on, { pointS, warmupS });
+      report.cnn = await cnnCeiling(on.url, on.pid, repos.on, { pointS, warmupS });
     } catch (err) {
       report.cnnError = (err as Error).message;
     }

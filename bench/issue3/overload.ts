@@ -7,6 +7,7 @@
 import type { PointStats } from '../../src/bench/recorder.js';
 import { measure } from '../lib/measure.js';
 import { sampleRss, type RssSample } from '../lib/process.js';
+import { sharesDuring, type ThreadGroupShare } from '../lib/threads.js';
 
 export const OVERLOAD = { factor: 5, deadlineMs: 50, goodputTarget: 0.8, flatGrowth: 0.1 } as const;
 /** Offered loads, as shares of the closed-loop capacity, tried to find the best goodput. */
@@ -21,7 +22,7 @@ export interface OverloadResult {
   /** The highest answered rate of the capacity run and the sweep: the overload rate is OVERLOAD.factor × this. */
   answeredPerS: number;
   /** A point whose run failed (say, the server refused the generator's first request) has an error instead of stats. */
-  sweep: Array<{ rate: number; stats?: PointStats; error?: string }>;
+  sweep: Array<{ rate: number; stats?: PointStats; error?: string; threads?: ThreadGroupShare[] }>;
   bestGoodputPerS: number;
   rate: number;
   durationS: number;
@@ -30,6 +31,8 @@ export interface OverloadResult {
   memory: { start?: number; middle?: number; end?: number; max?: number; flat: boolean };
   counts: { sent: number; answered: number; refused: number; otherErrors: number; unanswered: number };
   goodputRatio: number;
+  /** Where the cores went during the overload, server and generator (bench/lib/threads.ts); absent off Linux. */
+  threads?: ThreadGroupShare[];
 }
 
 const REFUSALS = new Set(['HTTP 429', 'HTTP 503']);
@@ -72,9 +75,9 @@ export async function overload(url: string, pid: number, m: OverloadModel, o: { 
     const share = shares[k]!;
     const rate = Math.max(1, Math.round(capacityPerS * share));
     try {
-      const stats = await measure({ ...common, mode: 'rate', level: rate, durationS: o.pointS, warmupS: o.warmupS });
+      const { result: stats, threads } = await sharesDuring(pid, () => measure({ ...common, mode: 'rate', level: rate, durationS: o.pointS, warmupS: o.warmupS }));
       say(`  ${m.model}: ${rate}/s → goodput ${stats.goodputPerS?.toFixed(0)}/s`);
-      sweep.push({ rate, stats });
+      sweep.push({ rate, stats, ...(threads ? { threads } : {}) });
       // Goodput still rising at the last share: the capacity estimate was low, so look once further up.
       const best = Math.max(...sweep.map((p) => p.stats?.goodputPerS ?? 0));
       if (k === shares.length - 1 && shares.length === GOODPUT_SHARES.length && stats.goodputPerS === best) shares.push(share * 1.6);
@@ -92,8 +95,9 @@ export async function overload(url: string, pid: number, m: OverloadModel, o: { 
   const sampler = sampleRss(pid, 1000);
   let stats: PointStats;
   let rss: RssSample[];
+  let threads: ThreadGroupShare[] | undefined;
   try {
-    stats = await measure({ ...common, mode: 'rate', level: rate, durationS: o.durationS, warmupS: 0 });
+    ({ result: stats, threads } = await sharesDuring(pid, () => measure({ ...common, mode: 'rate', level: rate, durationS: o.durationS, warmupS: 0 })));
   } finally {
     rss = sampler.stop();
   }
@@ -101,6 +105,6 @@ export async function overload(url: string, pid: number, m: OverloadModel, o: { 
   return {
     model: m, capacityPerS, answeredPerS, sweep, bestGoodputPerS, rate, durationS: o.durationS, stats, rss,
     memory: memoryShape(rss, o.durationS, OVERLOAD.flatGrowth), counts,
-    goodputRatio: bestGoodputPerS > 0 ? (stats.goodputPerS ?? 0) / bestGoodputPerS : NaN,
+    goodputRatio: bestGoodputPerS > 0 ? (stats.goodputPerS ?? 0) / bestGoodputPerS : NaN, ...(threads ? { threads } : {}),
   };
 }

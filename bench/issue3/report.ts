@@ -2,6 +2,7 @@
  * Issue 3's section: batching off vs on, the CNN against the engine, and overload.
  */
 import { mib, ms, perS, ratio, sectionHead, table, yes } from '../lib/markdown.js';
+import { describeShares, type ThreadGroupShare } from '../lib/threads.js';
 import { HINT_CLIENTS, P99_OBJECTIVE_MS, SEARCH_RESOLUTION, type BatchingResult } from './batching.js';
 import { ENGINE_TARGET, type CnnCeiling } from './engine.js';
 import { CAPACITY_CLIENTS, OVERLOAD, type OverloadResult } from './overload.js';
@@ -92,6 +93,7 @@ function cnnLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[] {
     ...(c.trouble ? [`Errors: ${c.trouble}`, ''] : []),
     'The load generator shares the machine\'s cores with the server, as any client on the same host would; ort-direct runs alone.',
     '',
+    ...threadLines(`Where the cores went during the saturated load (${c.saturated.clients} clients, ${c.saturated.batch} images per request)`, c.saturated.threads),
   ];
 }
 
@@ -103,6 +105,7 @@ function overloadLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[
   const s = o.stats;
   const c = o.counts;
   // One sample answer per kind, so a reader sees why requests were refused.
+  const best = o.sweep.reduce<(typeof o.sweep)[number] | undefined>((a, p) => ((p.stats?.goodputPerS ?? -1) > (a?.stats?.goodputPerS ?? -1) ? p : a), undefined);
   const errorKinds = Object.entries(s.errors).map(([k, e]) => `${k}: ${e.count} (e.g. \`${e.sample.slice(0, 240).replace(/`/g, "'")}\`)`).join('; ') || 'none';
   return [
     head,
@@ -122,7 +125,18 @@ function overloadLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[
     '',
     `Answers by kind: 200: ${s.ok}; ${errorKinds}. Memory is the server process's VmRSS (/proc), sampled every second.`,
     '',
+    ...threadLines(`Where the cores went at the best goodput (${best?.rate ?? '–'}/s)`, best?.threads),
+    ...threadLines(`Where the cores went during the overload (${o.rate}/s)`, o.threads),
   ];
+}
+
+/**
+ * The thread groups' shares of the cores over a load (bench/lib/threads.ts): session threads
+ * asleep would mean the server left inference idle; waiting, that the cores were taken.
+ */
+function threadLines(title: string, shares: ThreadGroupShare[] | undefined): string[] {
+  if (!shares) return [];
+  return [`${title}, from the kernel's per-thread scheduler statistics (cores' worth of time; bench/lib/threads.ts):`, '', ...describeShares(shares).map((l) => `- ${l}`), ''];
 }
 
 export function issue3Section(r: Issue3Report): string {

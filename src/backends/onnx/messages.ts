@@ -9,6 +9,9 @@ import type { WireTensor } from './convert.js';
  * such workers, so that a load does not pay for starting a thread and importing onnxruntime).
  */
 
+/** What session worker threads call themselves, and the onnxruntime threads they start (session-worker.ts). */
+export const SESSION_THREAD_NAME = 'shoal-session';
+
 export interface WorkerInit {
   /** How much to lower the worker's scheduling priority (Linux nice steps) before onnxruntime makes its threads. */
   niceness: number;

@@ -3,14 +3,14 @@
  * the calling thread (its promise only defers the call), so the event loop hands each batch here.
  * The thread outlives its sessions: after a `release` it waits for the next `load` (messages.ts).
  */
-import { readlinkSync } from 'node:fs';
+import { readlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { TensorSpec } from '../../core/tensor.js';
 import { type WireTensor, dataTypeFromOrt, transferList } from './convert.js';
 import type { LoadSpec } from '../backend.js';
-import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
+import { type FromWorker, type ToWorker, type WorkerInit, SESSION_THREAD_NAME } from './messages.js';
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
@@ -38,6 +38,20 @@ function yieldToEventLoop(steps: number): void {
     if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, Math.min(19, os.getPriority(tid) + steps));
   } catch {
     // Priority is a preference; the session works without it.
+  }
+}
+
+/**
+ * Names this thread `shoal-session` (Linux only), before onnxruntime makes its pool threads, which
+ * take the name from it: `top -H`, `ps -L` and /proc then tell the session threads from the event
+ * loop and V8's own helpers, which are all `node` otherwise (npm run bench reads them that way).
+ */
+function nameThread(): void {
+  if (process.platform !== 'linux') return;
+  try {
+    writeFileSync('/proc/thread-self/comm', SESSION_THREAD_NAME);
+  } catch {
+    // A name is a convenience; the session works without it.
   }
 }
 
@@ -73,6 +87,7 @@ async function load(spec: LoadSpec): Promise<void> {
   }
 }
 
+nameThread();
 yieldToEventLoop(init.niceness);
 port.on('message', (m: ToWorker) => {
   switch (m.kind) {
