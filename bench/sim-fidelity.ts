@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { substream } from '../src/bench/random.js';
 import { runBench, type BenchOptions, type BenchReport } from '../src/bench/runner.js';
 import { writeExampleRepository } from '../src/onnx/examples.js';
-import { calibrateNode, stallsFrom, tailFloorMs, tailFrom, type NodeMeasurements } from '../src/sim/calibrate.js';
+import { calibrateNode, clientStallsFrom, stallsFrom, tailFloorMs, tailFrom, type NodeMeasurements } from '../src/sim/calibrate.js';
 import type { ModelCost, ProfileFile, Tail } from '../src/sim/cost-model.js';
 import { measureProfile } from '../src/sim/measure.js';
 import type { LoopProbeRecord } from '../src/sim/loop-probe.js';
@@ -102,6 +102,30 @@ interface Measured {
   metrics: string[];
   /** What the loop probe saw (src/sim/loop-probe.ts), in the runs it watched. */
   probe?: LoopProbeRecord;
+  /** This process's own loop stalls (it runs the load generator), in the runs that watched them. */
+  clientStalls?: { spanMs: number; stallsMs: number[] };
+}
+
+/**
+ * Watches this process's own event loop, the load generator's, as the loop probe watches the
+ * server's (same period and threshold): every gap between ticks longer than due by more than
+ * LATE_MS is a stall of the gap less the period. Returns the stop function.
+ */
+function watchOwnLoop(): () => { spanMs: number; stallsMs: number[] } {
+  const TICK_MS = 2;
+  const LATE_MS = 3;
+  const began = performance.now();
+  const stallsMs: number[] = [];
+  let last = began;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    if (now - last > TICK_MS + LATE_MS) stallsMs.push(now - last - TICK_MS);
+    last = now;
+  }, TICK_MS);
+  return () => {
+    clearInterval(timer);
+    return { spanMs: performance.now() - began, stallsMs };
+  };
 }
 
 /** The loop probe preloaded into the server: the first call starts it, the second stops it and returns what it saw. */
@@ -122,14 +146,16 @@ async function loopProbe(pid: number, stop: boolean): Promise<LoopProbeRecord | 
 }
 
 /** One `shoal bench` run, with the server's /metrics and the kernel's accounting read around it (and, with `probe`, the loop probe's record). */
-async function measured(url: string, pid: number, o: Partial<BenchOptions>, label?: string, probe = false): Promise<Measured> {
+async function measured(url: string, pid: number, o: Partial<BenchOptions>, label?: string, probe = false, watchSelf = false): Promise<Measured> {
   const snap = async () => ({
     wall: performance.now(), loop: await threadMs(pid), client: await threadMs(process.pid), machine: await cpuMs(),
     server: await cpuMs(pid), self: process.cpuUsage(), metrics: await (await fetch(`${url}/metrics`)).text(),
   });
   if (probe) await loopProbe(pid, false);
   const before = await snap();
+  const stopWatch = watchSelf ? watchOwnLoop() : undefined;
   const report = await runBench(benchOptions(url, o), label);
+  const clientStalls = stopWatch?.();
   const after = await snap();
   const record = probe ? await loopProbe(pid, true) : undefined;
   const answered = (t: string): number => parseHistogram(t, 'shoal_request_duration_seconds')?.count ?? 0;
@@ -141,7 +167,7 @@ async function measured(url: string, pid: number, o: Partial<BenchOptions>, labe
     ? (after.machine - before.machine - (after.server - before.server) - selfMs) / (after.wall - before.wall)
     : undefined;
   return {
-    report, requests, metrics: [before.metrics, after.metrics], ...(record ? { probe: record } : {}),
+    report, requests, metrics: [before.metrics, after.metrics], ...(record ? { probe: record } : {}), ...(clientStalls ? { clientStalls } : {}),
     ...opt('loopMs', per(before.loop?.run, after.loop?.run)), ...opt('loopWaitMs', per(before.loop?.wait, after.loop?.wait)),
     ...opt('clientMs', per(sum(before.client), sum(after.client))),
     clientCpuMs: selfMs / requests, ...opt('otherCores', others === undefined ? undefined : Math.max(0, others)),
@@ -188,12 +214,12 @@ try {
   const capacity = stats(saturated).throughputPerS;
   light = await measured(server.url, server.pid, { mode: 'rate', levels: [Math.max(5, Math.round(capacity * 0.05))], durationS: 5, warmupS: 1 }, undefined, true);
   rate = Math.round(capacity * Number(a.load));
-  half = await measured(server.url, server.pid, { levels: [Math.round(rate / 2)], durationS: 5, warmupS: 1 });
+  half = await measured(server.url, server.pid, { levels: [Math.round(rate / 2)], durationS: 5, warmupS: 1 }, undefined, false, true);
   say(`   capacity ${capacity.toFixed(0)}/s; measured runs at ${rate}/s`);
   for (const n of [1, 2]) {
     say(`3. measured run ${n} of 2`);
     // The probe watches the second run only: the first, the one compared, runs as a server does without it.
-    real.push(await measured(server.url, server.pid, { levels: [rate] }, `fidelity: Poisson ${rate}/s`, n === 2));
+    real.push(await measured(server.url, server.pid, { levels: [rate] }, `fidelity: Poisson ${rate}/s`, n === 2, n === 2));
   }
 } finally {
   await server.stop();
@@ -208,9 +234,12 @@ const calibration: NodeMeasurements = {
   ownRequestMs: mean(profile.models.map((m) => m.requestMs ?? 0)),
   ownAnswerMs: mean(profile.models.map((m) => m.answerMs ?? 0)),
   clientMs: single.clientMs ?? 0,
-  // CPU time, not waits (the loop waits for cores the load generator holds), under arrivals like the predicted ones but fewer.
-  loopMs: half.loopMs ?? saturated.loopMs ?? 1000 / stats(saturated).throughputPerS,
+  // CPU time, not waits (the loop waits for cores the load generator holds). Each run overstates it for the predicted one, in
+  // its own way: at half the rate more requests wake an idle loop, saturated the cores are contended; the smaller is the closer.
+  loopMs: Math.min(half.loopMs ?? Infinity, saturated.loopMs ?? Infinity, 1000 / stats(saturated).throughputPerS),
   lateness: stats(light).sendLatenessMs,
+  // The generator's own stalls, under arrivals like the predicted ones but fewer.
+  ...(half.clientStalls ? { clientStalls: half.clientStalls } : {}),
   // The loop's stalls, one client at a time: about the rate predicted, and its round trips, which the calibration splits, hold them.
   ...(single.probe ? { loopStalls: { requests: single.requests, stalls: single.probe.stalls } } : {}),
   cores: os.availableParallelism(),
@@ -247,6 +276,8 @@ const replications = [sim.points[0]!.stats, ...[1, 2, 3, 4].map((k) => simulateW
 const uncontended = simulateWith(seed, { ...calibrated, models: calibrated.models.map(({ contended: _, ...m }) => m) }).points[0]!.stats;
 // What the loop's stalls add: the same simulation without them.
 const unstalled = simulateWith(seed, { ...calibrated, node: (({ stalls: _, ...n }) => n)(calibrated.node) }).points[0]!.stats;
+// What the generator's own stalls add: the same simulation without them.
+const clientUnstalled = simulateWith(seed, { ...calibrated, node: (({ clientStalls: _, ...n }) => n)(calibrated.node) }).points[0]!.stats;
 const f2 = (x: number | undefined): string => x?.toFixed(2) ?? '–';
 
 /** The server's histograms over a run, as the fraction of requests over each bound (ms), per model. */
@@ -287,6 +318,8 @@ await writeFile(path.join(out, 'sim-fidelity-calibration.json'), JSON.stringify(
     server: serverView(m),
     // The loop's stalls as the probe saw them, read as the one-client run's are (for comparison in the other runs).
     ...(m.probe ? { loopProbe: { ...m.probe, stalls: undefined, count: m.probe.stalls.length, model: stallsFrom({ requests: m.requests, stalls: m.probe.stalls }) ?? null } } : {}),
+    // The load generator's own stalls, read as the half-rate run's are (for comparison in the other runs).
+    ...(m.clientStalls ? { clientStalls: clientStallsFrom(m.clientStalls) ?? null } : {}),
     stats: { ...stats(m), timeline: undefined },
   }])),
 }, null, 2));
@@ -317,6 +350,13 @@ const stallWords = (m: Measured): string => {
 const stallNote = `The event loop's stalls (waiting for a core or collecting, src/sim/loop-probe.ts): one client ${stallWords(single)}; saturated ${stallWords(saturated)}; ` +
   `simulated: ${calibrated.node.stalls ? `${(100 * calibrated.node.stalls.perRequest).toFixed(2)}% of requests, median ${calibrated.node.stalls.ms.toFixed(1)} ms` : 'none'}; the second measured run, for comparison: ${stallWords(real[1]!)}. Simulated without them: p50 ${f2(unstalled.latencyMs?.p50)} ms, p99 ${f2(unstalled.latencyMs?.p99)} ms.`;
 say(`   ${stallNote}`);
+/** The generator's stalls as a run saw them, in words. */
+const clientWords = (m: Measured): string => {
+  const x = m.clientStalls && clientStallsFrom(m.clientStalls);
+  return x ? `${x.perSecond.toFixed(1)}/s, median ${x.ms.toFixed(1)} ms, p90 ${x.p90Ms!.toFixed(1)} ms, max ${x.maxMs!.toFixed(1)} ms` : 'none seen';
+};
+const clientNote = `The load generator's own loop stalls (this process's timer, as the probe times the server's; src/sim/client-stalls.ts): at half the rate ${clientWords(half)} (simulated); the second measured run, for comparison: ${clientWords(real[1]!)}. Simulated without them: p50 ${f2(clientUnstalled.latencyMs?.p50)} ms, p99 ${f2(clientUnstalled.latencyMs?.p99)} ms.`;
+say(`   ${clientNote}`);
 const met = rows.every((x) => err(x.sim, x.real) <= x.target);
 const n = calibrated.node;
 const f = (x: number | undefined, d = 3): string => (x === undefined ? '–' : x.toFixed(d));
@@ -332,11 +372,12 @@ if (!a['no-write']) {
       notes: [
         `Other work on the machine (not the server, not the bench) kept ${f(calibration.backgroundCores! - (single.clientCpuMs! * rate) / 1000, 2)} of ${calibration.cores} cores busy during calibration and ${real.map((m) => f(m.otherCores, 2)).join(' and ')} during the two measured runs; the bench client shares the machine with the server.`,
         `Models ${models.join(', ')} (inputs of dimension ${DIM}), Poisson arrivals at ${rate}/s = ${a.load} × the capacity a 16-client closed loop measured (${stats(saturated).throughputPerS.toFixed(0)}/s).`,
-        `Calibrated from separate runs (src/sim/calibrate.ts): event loop ${f(n.requestMs)} ms per arrival, ${f(n.answerMs)} ms per answer and ${f(n.afterMs)} ms after it (${f(calibration.loopMs)} ms of CPU per request at ${Math.round(rate / 2)}/s, against ${f(saturated.loopMs)} saturated), plus each model's own decoding and encoding (${profile.models.map((m) => `${m.name} ${f(m.requestMs)} and ${f(m.answerMs)} ms`).join(', ')}); batches the server saw take longer than the profile's p99s: ${calibrated.models.map((m) => `${m.name} ${m.tail ? m.tail.over.map((o) => `${(100 * o.fraction).toFixed(2)}% over ${o.ms} ms`).join(', ') : 'none'}`).join('; ')}; wire median ${f(n.wire?.ms)} ms, p99 ${f(n.wire?.p99Ms)} ms (the client's own ${f(calibration.clientMs)} ms, what of the one-client round trip the loop does not spend, that round trip's spread, the generator's lateness); ${n.cores} cores with ${f(n.background, 2)} busy with other work (the load generator included).`,
+        `Calibrated from separate runs (src/sim/calibrate.ts): event loop ${f(n.requestMs)} ms per arrival, ${f(n.answerMs)} ms per answer and ${f(n.afterMs)} ms after it (${f(calibration.loopMs)} ms of CPU per request: ${f(half.loopMs)} at ${Math.round(rate / 2)}/s and ${f(saturated.loopMs)} saturated, the smaller; the measured runs took ${real.map((m) => f(m.loopMs)).join(' and ')}), plus each model's own decoding and encoding (${profile.models.map((m) => `${m.name} ${f(m.requestMs)} and ${f(m.answerMs)} ms`).join(', ')}); batches the server saw take longer than the profile's p99s: ${calibrated.models.map((m) => `${m.name} ${m.tail ? m.tail.over.map((o) => `${(100 * o.fraction).toFixed(2)}% over ${o.ms} ms`).join(', ') : 'none'}`).join('; ')}; wire median ${f(n.wire?.ms)} ms, p99 ${f(n.wire?.p99Ms)} ms (the client's own ${f(calibration.clientMs)} ms, what of the one-client round trip the loop does not spend, that round trip's spread, the generator's lateness); ${n.cores} cores with ${f(n.background, 2)} busy with other work (the load generator included).`,
         `The real side repeated: a second run at the same rate gave p50 ${f(again.latencyMs?.p50, 2)} ms and p99 ${f(again.latencyMs?.p99, 2)} ms (${pct(err(again.latencyMs?.p50, r.latencyMs?.p50))} and ${pct(err(again.latencyMs?.p99, r.latencyMs?.p99))} from the first).`,
         `The simulated figures are means over ${replications.length} replications: the same arrivals, with the model's own draws (service times, wire) from seeds ${seed} to ${seed + replications.length - 1}, which gave p50 ${simSpread((x) => x.latencyMs?.p50)} ms and p99 ${simSpread((x) => x.latencyMs?.p99)} ms; sim-fidelity-sim.json is the first.`,
         `One row beside a core kept busy by a process of normal priority (the profile's contended points): ${profile.models.map((m) => `${m.name} median ${f(m.contended?.ms)} ms, p99 ${f(m.contended?.p99Ms)} ms, max ${f(m.contended?.maxMs)} ms`).join('; ')}. Simulated without them (the cores' even share only): p50 ${f(uncontended.latencyMs?.p50, 2)} ms, p99 ${f(uncontended.latencyMs?.p99, 2)} ms.`,
         stallNote,
+        clientNote,
         'Reports: bench/results/sim-fidelity-real.json, sim-fidelity-real-again.json, sim-fidelity-sim.json, the profile used, sim-fidelity-profile.json, and the calibration figures, sim-fidelity-calibration.json.',
       ],
     }),

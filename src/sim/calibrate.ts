@@ -9,8 +9,11 @@
  *   the loop saw it, and the client's own thread its work per request;
  * - a saturating closed loop: the capacity the predicted rate is a fraction of;
  * - an open loop at half the predicted rate: the loop's CPU per request under arrivals like the
- *   predicted ones (it is not a constant of the server: measured here, 1.20 ms one client at a
- *   time, 1.06 saturated, 0.77 in the 494/s Poisson run predicted, on the same server);
+ *   predicted ones but fewer. It is not a constant of the server: measured here, 1.20 ms one
+ *   client at a time, 1.06 saturated, 0.77 in the 494/s Poisson run predicted, on the same
+ *   server; at half the rate more requests wake an idle loop, saturated the cores are
+ *   contended, and the caller takes the smaller of the two (measured 0.90 to 1.38 at half the
+ *   rate, 0.91 to 1.20 saturated, against 0.79 to 0.93 in the runs predicted);
  * - a light open loop: how late the load generator's timers send;
  * - in the one-client run, the loop's stalls (src/sim/loop-probe.ts): gaps in which its thread
  *   waited for a core or collected garbage, beyond the work of the request it served.
@@ -18,7 +21,7 @@
  * Means, unless said otherwise; all times in ms.
  */
 import type { Rng } from '../bench/random.js';
-import { type ModelCost, type NodeCosts, type Spread, type Stalls, type Tail, quantile } from './cost-model.js';
+import { type ClientStalls, type ModelCost, type NodeCosts, type Spread, type Stalls, type Tail, quantile } from './cost-model.js';
 
 export interface NodeMeasurements {
   /** Round trips of the one-client run, as (quantile in [0, 1], ms) points, ascending. */
@@ -33,7 +36,7 @@ export interface NodeMeasurements {
   ownAnswerMs?: number;
   /** The client's thread per request in the one-client run (running or ready to run). */
   clientMs: number;
-  /** The server's loop thread's CPU per request in the open loop at half the predicted rate. */
+  /** The server's loop thread's CPU per request: the smaller of the open loop at half the predicted rate and the saturating run. */
   loopMs: number;
   /** How late the open-loop generator sent in the light run (ms; it reports p50, p99 and max only). */
   lateness?: { p50: number; p99: number; max: number };
@@ -42,6 +45,11 @@ export interface NodeMeasurements {
    * the requests it answered meanwhile. Absent: the loop never stops.
    */
   loopStalls?: StallRun;
+  /**
+   * The load generator's own loop stalls (gaps in a timer's ticks beyond its period, ms) over a
+   * span, in the open loop at half the predicted rate. Absent: it is taken never to stop.
+   */
+  clientStalls?: { spanMs: number; stallsMs: number[] };
   /** Cores of the machine, and what else kept them busy in the calibration runs (cores). */
   cores?: number;
   backgroundCores?: number;
@@ -80,8 +88,9 @@ export function calibrateNode(m: NodeMeasurements, rng: Rng, draws = 50_000): No
   const wire: number[] = [];
   const kept = 1 - (stalls?.stalls.perRequest ?? 0);
   for (let i = 0; i < draws; i++) wire.push(Math.max(0, inverse(m.roundTrip, kept * rng()) - shift) + (late ? quantile(late, rng()) : 0));
+  const client = m.clientStalls ? clientStallsFrom(m.clientStalls) : undefined;
   return {
-    requestMs, answerMs, afterMs, wire: spreadOf(wire), ...(stalls ? { stalls: stalls.stalls } : {}),
+    requestMs, answerMs, afterMs, wire: spreadOf(wire), ...(stalls ? { stalls: stalls.stalls } : {}), ...(client ? { clientStalls: client } : {}),
     ...(m.cores !== undefined ? { cores: m.cores } : {}), background: m.backgroundCores ?? 0,
   };
 }
@@ -109,6 +118,13 @@ export function stallsFrom(r: StallRun): { stalls: Stalls; gcMsPerRequest: numbe
     gcMsPerRequest: kept.reduce((sum, s) => sum + s.gcMs, 0) / r.requests,
     msPerRequest: kept.reduce((sum, s) => sum + s.ms, 0) / r.requests,
   };
+}
+
+/** The load generator's stalls as a rate and a spread of lengths, those of at least MIN_STALL_MS; undefined when there were none. */
+export function clientStallsFrom(r: { spanMs: number; stallsMs: number[] }): ClientStalls | undefined {
+  const kept = r.stallsMs.filter((ms) => ms >= MIN_STALL_MS);
+  if (kept.length === 0 || r.spanMs <= 0) return undefined;
+  return { perSecond: kept.length / (r.spanMs / 1000), ...spreadOf(kept) };
 }
 
 /**

@@ -51,6 +51,12 @@ const stalls = z.strictObject({
   /** How long the loop stops (median and percentiles), ms. */
   ...spreadFields,
 });
+const clientStalls = z.strictObject({
+  /** Stalls per second of the load generator's loop. */
+  perSecond: z.number().nonnegative(),
+  /** How long each lasts (median and percentiles), ms. */
+  ...spreadFields,
+});
 const tail = z.strictObject({
   /** Fractions of batches that took longer than each time, longest last (the fractions falling). */
   over: z.array(z.strictObject({ ms: z.number().positive(), fraction: z.number().min(0).max(1) })).min(1),
@@ -140,6 +146,11 @@ const profileFile = z.strictObject({
     stalls: stalls.optional(),
     /** Time a request spends outside the node, both ways (the client's own work, the kernel): adds latency, occupies nothing. */
     wire: spread.optional(),
+    /**
+     * Times the load generator's own loop stops (src/sim/client-stalls.ts): an answer that reaches
+     * it then is read when it goes on. One client for the whole cluster. Absent: it never stops.
+     */
+    clientStalls: clientStalls.optional(),
     /** Cores of the node; absent: instances never wait for a core (see src/sim/cpu.ts). */
     cores: z.number().positive().optional(),
     /** Cores' worth of other work on the node, which the loop and instances share the cores with. */
@@ -156,6 +167,7 @@ export type Tail = z.infer<typeof tail>;
 export type ContendedPoint = z.infer<typeof contended>;
 export type Spread = z.infer<typeof spread>;
 export type Stalls = z.infer<typeof stalls>;
+export type ClientStalls = z.infer<typeof clientStalls>;
 export type NodeCosts = ProfileFile['node'];
 
 /** Parses a profile file (JSON or YAML); errors name the file and the field. */

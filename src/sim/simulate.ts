@@ -14,6 +14,7 @@ import type { ErrorKind } from '../core/errors.js';
 import { type EvictionPolicy, evictionPolicy } from '../models/eviction.js';
 import { statusOf } from '../protocol/kserve/http-errors.js';
 import type { ClusterView, Router } from '../routing/router.js';
+import { ClientStallTimeline } from './client-stalls.js';
 import { CostModel, type ModelCost, type NodeCosts, quantile } from './cost-model.js';
 import { NodeCpus } from './cpu.js';
 import { EventLoops } from './event-loop.js';
@@ -102,6 +103,8 @@ export function simulate(o: SimulationOptions): SimulationResult {
   const arrivalPass = (o.node?.requestMs ?? 0) > 0;
   const wire = o.node?.wire;
   const wireRng: Rng = substream(o.seed, 'wire');
+  // A stream of its own, so that a profile with client stalls leaves every other draw as it was.
+  const clientStalls = o.node?.clientStalls && variation ? new ClientStallTimeline(o.node.clientStalls, substream(o.seed, 'client stalls')) : undefined;
   const routeRng: Rng = substream(o.seed, 'route');
   // A stream of its own, so that a profile with a contended point leaves every other draw as it was.
   const contentionRng: Rng = substream(o.seed, 'contention');
@@ -125,6 +128,7 @@ export function simulate(o: SimulationOptions): SimulationResult {
       view.totalOutstanding--;
       let doneMs = now + delays[r.node]!;
       if (wire) doneMs += quantile(wire, wireRng());
+      if (clientStalls) doneMs = clientStalls.readAt(doneMs);
       let outcome: Outcome = OK;
       if (refusal) outcome = errorOutcome(refusal.kind, refusal.message);
       else doneMs += o.models[r.model]!.overheadMs;
