@@ -3,11 +3,9 @@
  * real snapshots of a real server process whose session threads name themselves.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OnnxBackend } from '../../src/backends/onnx/onnx-backend.js';
-import type { BackendSession } from '../../src/backends/backend.js';
+import { describe, expect, it } from 'vitest';
 import { SESSION_THREAD_NAME } from '../../src/backends/onnx/messages.js';
-import { addSub } from '../../src/onnx/examples/add-sub.js';
+import { addSubOnWorker } from '../support/add-sub-session.js';
 import { describeShares, serverAndGenerator, sharesDuring, snapshotThreads, threadShares, type ThreadSnapshot } from '../../bench/lib/threads.js';
 
 const snap = (atNs: number, server: Array<[number, string, number, number]>, bench: Array<[number, string, number, number]>): ThreadSnapshot => ({
@@ -37,15 +35,7 @@ describe('threadShares', () => {
 });
 
 describe('thread names and snapshots on Linux', () => {
-  const backend = new OnnxBackend({ placement: () => 'worker', spareWorkers: 0 });
-  let session: BackendSession;
-  beforeAll(async () => {
-    session = await backend.load({ path: 'add_sub (in memory)', bytes: addSub.build(1), intraOpThreads: 1, interOpThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
-  });
-  afterAll(async () => {
-    await session.unload();
-    await backend.close();
-  });
+  const session = addSubOnWorker();
 
   it.runIf(process.platform === 'linux')('names a session\'s worker thread, and counts its running in the session group', async () => {
     const names = readdirSync('/proc/self/task').map((tid) => readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim());
@@ -53,7 +43,7 @@ describe('thread names and snapshots on Linux', () => {
     const inputs = [0, 1].map((i) => ({ name: `INPUT${i}`, datatype: 'FP32' as const, shape: [1, 16], data: new Float32Array(16).fill(i + 1) }));
     // This process plays both parts here: as the "server" its session thread runs the batches.
     const { result, threads } = await sharesDuring(process.pid, async () => {
-      for (let i = 0; i < 200; i++) await session.run(inputs, ['OUTPUT0', 'OUTPUT1']);
+      for (let i = 0; i < 200; i++) await session().run(inputs, ['OUTPUT0', 'OUTPUT1']);
       return 'done';
     });
     expect(result).toBe('done');

@@ -3,22 +3,11 @@
  * the caller gives them up, copied when it keeps them. Real onnxruntime on a worker thread, the
  * example add_sub model, and both inputs viewing one buffer, as a binary request's body does.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackendSession } from '../../src/backends/backend.js';
-import { OnnxBackend } from '../../src/backends/onnx/onnx-backend.js';
+import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/core/tensor.js';
-import { addSub } from '../../src/onnx/examples/add-sub.js';
+import { addSubOnWorker } from '../support/add-sub-session.js';
 
-const backend = new OnnxBackend({ placement: () => 'worker', spareWorkers: 0 });
-let session: BackendSession;
-
-beforeAll(async () => {
-  session = await backend.load({ path: 'add_sub (in memory)', bytes: addSub.build(1), intraOpThreads: 1, interOpThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
-});
-afterAll(async () => {
-  await session.unload();
-  await backend.close();
-});
+const session = addSubOnWorker();
 
 /** Two rows of INPUT0 and INPUT1 laid one after the other in a single buffer, after a 64-byte "header". */
 function bodyLike(): { memory: ArrayBuffer; inputs: Tensor[] } {
@@ -33,7 +22,7 @@ function bodyLike(): { memory: ArrayBuffer; inputs: Tensor[] } {
 }
 
 async function sums(inputs: Tensor[], inputsMovable?: boolean): Promise<number[]> {
-  const [sum, diff] = await session.run(inputs, ['OUTPUT0', 'OUTPUT1'], inputsMovable === undefined ? undefined : { inputsMovable });
+  const [sum, diff] = await session().run(inputs, ['OUTPUT0', 'OUTPUT1'], inputsMovable === undefined ? undefined : { inputsMovable });
   expect(Array.from(diff!.data as Float32Array)).toEqual(Array.from({ length: 32 }, (_, i) => 2 * i - 100));
   return Array.from(sum!.data as Float32Array);
 }
