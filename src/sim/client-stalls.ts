@@ -1,11 +1,11 @@
 /**
  * The load generator's own pauses: its event loop, like the server's, now and then stops for a
  * while (a collection, or its thread waiting for a core the server's threads hold), and an answer
- * that reaches it meanwhile is read only when it goes on. In a fidelity run on 2026-11-29 the
- * bench's loop stopped for over 3 ms 2.5 to 4.5 times a second, up to 30–44 ms, and the real
- * runs' slowest requests came in bursts, a 300 ms bin at a time, that the server's own request
- * times did not hold. Pure: stalls come from a seeded stream, as a Poisson process whose lengths
- * are drawn from the measured spread, laid out ahead of the answers as far as they reach.
+ * that reaches it meanwhile is read only when it goes on. Watched in runs of the fidelity
+ * workload at 300 and 450/s on 2026-11-29, the bench's loop stopped for over 3 ms 2.5 to 4 times
+ * a second, the longest 25 to 44 ms. Pure: stalls come from a seeded stream, as a Poisson process
+ * whose lengths are drawn from the measured spread, laid out ahead of the answers as far as they
+ * reach.
  */
 import type { Rng } from '../bench/random.js';
 import { type ClientStalls, quantile } from './cost-model.js';
