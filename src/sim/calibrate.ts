@@ -12,8 +12,8 @@
  *   predicted ones but fewer. It is not a constant of the server: measured here, 1.20 ms one
  *   client at a time, 1.06 saturated, 0.77 in the 494/s Poisson run predicted, on the same
  *   server; at half the rate more requests wake an idle loop, saturated the cores are
- *   contended, and the caller takes the smaller of the two (measured 0.90 to 1.38 at half the
- *   rate, 0.91 to 1.20 saturated, against 0.79 to 0.93 in the runs predicted);
+ *   contended, and the caller takes the smaller of the two (measured 0.77 to 1.38 at half the
+ *   rate, 0.73 to 1.20 saturated, against 0.76 to 0.94 in the runs predicted);
  * - a light open loop: how late the load generator's timers send;
  * - in the one-client run, the loop's stalls (src/sim/loop-probe.ts): gaps in which its thread
  *   waited for a core or collected garbage, beyond the work of the request it served.
