@@ -32,6 +32,7 @@ import { calibrateNode, clientStallsFrom, stallsFrom, tailFloorMs, tailFrom, typ
 import type { ModelCost, ProfileFile, Tail } from '../src/sim/cost-model.js';
 import { measureProfile } from '../src/sim/measure.js';
 import type { LoopProbeRecord } from '../src/sim/loop-probe.js';
+import { LATE_MS as LOOP_LATE_MS, TICK_MS as LOOP_TICK_MS } from '../src/sim/loop-ticks.js';
 import type { SimReport } from '../src/sim/report.js';
 import { runSimulation } from '../src/sim/run.js';
 import { markers, sectionHead, table, writeSection } from './lib/markdown.js';
@@ -109,19 +110,17 @@ interface Measured {
 /**
  * Watches this process's own event loop, the load generator's, as the loop probe watches the
  * server's (same period and threshold): every gap between ticks longer than due by more than
- * LATE_MS is a stall of the gap less the period. Returns the stop function.
+ * its LATE_MS is a stall of the gap less the period. Returns the stop function.
  */
 function watchOwnLoop(): () => { spanMs: number; stallsMs: number[] } {
-  const TICK_MS = 2;
-  const LATE_MS = 3;
   const began = performance.now();
   const stallsMs: number[] = [];
   let last = began;
   const timer = setInterval(() => {
     const now = performance.now();
-    if (now - last > TICK_MS + LATE_MS) stallsMs.push(now - last - TICK_MS);
+    if (now - last > LOOP_TICK_MS + LOOP_LATE_MS) stallsMs.push(now - last - LOOP_TICK_MS);
     last = now;
-  }, TICK_MS);
+  }, LOOP_TICK_MS);
   return () => {
     clearInterval(timer);
     return { spanMs: performance.now() - began, stallsMs };

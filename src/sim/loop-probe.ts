@@ -12,11 +12,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
-
-/** The timer's period, ms: short enough to see stalls of a few ms, long enough to cost the loop little (500 wake-ups/s). */
-export const TICK_MS = 2;
-/** A gap longer than the period by more than this is a stall, ms. */
-export const LATE_MS = 3;
+import { LATE_MS, TICK_MS } from './loop-ticks.js';
 
 export interface LoopProbeRecord {
   /** How long it recorded, ms. */
