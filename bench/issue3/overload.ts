@@ -61,6 +61,11 @@ export function memoryShape(rss: RssSample[], durationS: number, flatGrowth: num
   return { start, middle, end, max: Math.max(...rss.map((s) => s.bytes)), flat: end <= middle * (1 + flatGrowth) };
 }
 
+/** The sweep's point with the most goodput. */
+export function bestGoodputPoint(o: Pick<OverloadResult, 'sweep'>): OverloadResult['sweep'][number] | undefined {
+  return o.sweep.reduce<OverloadResult['sweep'][number] | undefined>((a, p) => ((p.stats?.goodputPerS ?? -1) > (a?.stats?.goodputPerS ?? -1) ? p : a), undefined);
+}
+
 export async function overload(url: string, pid: number, m: OverloadModel, o: { durationS: number; pointS: number; warmupS: number }, say: (l: string) => void): Promise<OverloadResult> {
   const common = { url, model: m.model, binary: true, batch: m.batch, deadlineMs: OVERLOAD.deadlineMs, ...(m.dim !== undefined ? { dim: m.dim } : {}) };
   // Capacity without deadlines: with them, admission refuses what a closed loop piles up, and the answered rate says little.

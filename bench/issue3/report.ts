@@ -3,12 +3,11 @@
  */
 import { mib, ms, perS, ratio, sectionHead, table, yes } from '../lib/markdown.js';
 import { describeShares, type ThreadGroupShare } from '../lib/threads.js';
-import { HINT_CLIENTS, MARGIN, P99_OBJECTIVE_MS, SEARCH_RESOLUTION, type BatchingResult } from './batching.js';
+import { BATCHING_TARGET, HINT_CLIENTS, MARGIN, P99_OBJECTIVE_MS, SEARCH_RESOLUTION, type BatchingResult } from './batching.js';
 import { ENGINE_TARGET, type CnnCeiling } from './engine.js';
-import { CAPACITY_CLIENTS, OVERLOAD, type OverloadResult } from './overload.js';
+import { describeCost, type BatchingCeiling, type EngineCeiling, type OverloadBound } from './http-cost.js';
+import { bestGoodputPoint, CAPACITY_CLIENTS, OVERLOAD, type OverloadResult } from './overload.js';
 import { CNN_INSTANCES, DYNAMIC_BATCHING } from './repos.js';
-
-export const BATCHING_TARGET = 3;
 
 export interface Issue3Report {
   date: Date;
@@ -16,11 +15,14 @@ export interface Issue3Report {
   command: string;
   pointS: number;
   warmupS: number;
-  batching: Array<{ model: string; dim?: number; off?: BatchingResult; on?: BatchingResult; error?: string }>;
+  batching: Array<{ model: string; dim?: number; off?: BatchingResult; on?: BatchingResult; error?: string; ceiling?: BatchingCeiling }>;
   cnn?: CnnCeiling;
   cnnError?: string;
+  /** Measured when the CNN's target was not met: what its requests' floor leaves room for. */
+  cnnBound?: EngineCeiling;
   overload?: OverloadResult;
   overloadError?: string;
+  overloadBound?: OverloadBound;
   /** The full-length overload run, for the note when this run used a shorter one. */
   fullOverloadS: number;
 }
@@ -64,6 +66,18 @@ function batchingLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[
     '',
     ...table(['Model, config', 'closed-loop req/s', 'best rate /s', 'p99 ms there', 'p50 ms there', 'on ÷ off', 'rates tried (/s)'], rows),
     '',
+    ...r.batching.flatMap((b) => (b.ceiling && b.off?.best !== undefined ? batchingCeilingLines(b.model, b.off.best, b.ceiling) : [])),
+  ];
+}
+
+/** What the cores allow for a model whose target was not met (bench/issue3/http-cost.ts). */
+function batchingCeilingLines(model: string, offBest: number, c: BatchingCeiling): string[] {
+  return [
+    `What \`${model}\` could reach here at most: ${BATCHING_TARGET}× the rate without batching is ${perS(BATCHING_TARGET * offBest)}/s. ` +
+      `A run of requests refused before any inference (every deadline 1 µs, so shoal refuses each at admission; bench/issue3/http-cost.ts): ${describeCost(c.cost)}. ` +
+      `onnxruntime alone, one thread, batches of ${c.ort.batch}: ${perS(c.ort.inferencesPerS)} sequences/s, ${(1000 / c.ort.inferencesPerS).toFixed(3)} ms of CPU each. ` +
+      `With every request in a full batch and every one of the ${c.cost.cores} cores busy, that allows at most **${perS(c.maxRatePerS)}/s = ${ratio(c.ratio)}** the rate without batching (an answered request also crosses to a session thread and back, so the true ceiling is lower).`,
+    '',
   ];
 }
 
@@ -94,6 +108,11 @@ function cnnLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[] {
     'The load generator shares the machine\'s cores with the server, as any client on the same host would; ort-direct runs alone.',
     '',
     ...threadLines(`Where the cores went during the saturated load (${c.saturated.clients} clients, ${c.saturated.batch} images per request)`, c.saturated.threads),
+    ...(r.cnnBound ? [
+      `What the cores allow: the same requests refused before any inference (every deadline 1 µs; bench/issue3/http-cost.ts): ${describeCost(r.cnnBound.cost)}. ` +
+        `With each image also costing its share of ort-direct's best (${c.threads} cores ÷ ${perS(c.best.inferencesPerS)}/s) and every core busy, shoal could pass at most **${perS(r.cnnBound.maxInferencesPerS)} inferences/s = ${ratio(r.cnnBound.ratio)}** ort-direct's best here.`,
+      '',
+    ] : []),
   ];
 }
 
@@ -105,12 +124,12 @@ function overloadLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[
   const s = o.stats;
   const c = o.counts;
   // One sample answer per kind, so a reader sees why requests were refused.
-  const best = o.sweep.reduce<(typeof o.sweep)[number] | undefined>((a, p) => ((p.stats?.goodputPerS ?? -1) > (a?.stats?.goodputPerS ?? -1) ? p : a), undefined);
+  const best = bestGoodputPoint(o);
   const errorKinds = Object.entries(s.errors).map(([k, e]) => `${k}: ${e.count} (e.g. \`${e.sample.slice(0, 240).replace(/`/g, "'")}\`)`).join('; ') || 'none';
   return [
     head,
     '',
-    `\`${m.model}\`${m.dim !== undefined ? ` (seq ${m.dim})` : ''}, ${m.batch} per request, binary, dynamic batching on; every request carries \`parameters.deadline_ms: ${OVERLOAD.deadlineMs}\`, and goodput counts answers within it. ` +
+    `\`${m.model}\`${m.dim !== undefined ? ` (seq ${m.dim})` : ''}, ${m.batch} per request, binary, dynamic batching on, served as ${CNN_INSTANCES} instance${CNN_INSTANCES > 1 ? 's' : ''} of one intra-op thread each (bench/issue3/repos.ts says why); every request carries \`parameters.deadline_ms: ${OVERLOAD.deadlineMs}\`, and goodput counts answers within it. ` +
       `Capacity: ${perS(o.capacityPerS)} req/s (closed loop of ${CAPACITY_CLIENTS} clients, no deadlines). Best goodput below overload, over Poisson rates ${o.sweep.map((p) => `${p.rate}/s → ${p.stats ? perS(p.stats.goodputPerS) : `not measured (${p.error?.slice(0, 200)})`}`).join(', ')}: **${perS(o.bestGoodputPerS)}/s**. ` +
       `Overload: Poisson at ${o.rate}/s (${OVERLOAD.factor}× ${perS(o.answeredPerS)}/s, the most answered per second at any load above) for ${o.durationS} s, no warm-up.` +
       (o.durationS < r.fullOverloadS ? ` This run used ${o.durationS} s instead of ${r.fullOverloadS} s to keep \`npm run bench\` short; \`npm run bench -- --only issue3 --overload-seconds ${r.fullOverloadS}\` runs the full length.` : ''),
@@ -127,6 +146,19 @@ function overloadLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[
     '',
     ...threadLines(`Where the cores went at the best goodput (${best?.rate ?? '–'}/s)`, best?.threads),
     ...threadLines(`Where the cores went during the overload (${o.rate}/s)`, o.threads),
+    ...(r.overloadBound ? overloadBoundLines(o, r.overloadBound) : []),
+  ];
+}
+
+function overloadBoundLines(o: OverloadResult, b: OverloadBound): string[] {
+  const share = (perS_: number): string => `${perS(perS_)}/s of goodput = ${ratio(perS_ / b.bestGoodputPerS)}`;
+  return [
+    `What the cores allow: the same requests at the overload's rate, refused before any inference (every deadline 1 µs; bench/issue3/http-cost.ts): ${describeCost(b.cost)}. ` +
+      `At ${o.rate}/s, good answers and refusals together fit in the ${b.cost.cores} cores, every one of them counted as usable, only up to:`,
+    '',
+    `- ${share(b.floorMaxPerS)} the best, if a good answer cost no more than a refusal plus its ${o.model.batch} sequences at onnxruntime's own rate (one thread, batches of ${b.ort.batch}: ${perS(b.ort.inferencesPerS)}/s), ${b.floorGoodMs.toFixed(2)} ms of CPU: a ceiling no server could pass here;`,
+    `- ${share(b.measuredMaxPerS)} the best, at the ${b.measuredGoodMs.toFixed(2)} ms of CPU that server and generator spent per good answer at the best goodput (its refusals' floor taken out): where this build stands.`,
+    '',
   ];
 }
 

@@ -23,10 +23,21 @@ export const DYNAMIC_BATCHING = { max_queue_delay_microseconds: 0 } as const;
  * thread that loses its core for a moment (to the event loop, the load generator, anything)
  * stalls both, and separate instances also overlap one batch's hand-off with another's compute.
  * (b) measures onnxruntime both ways, so the comparison stays one of equal threads.
+ *
+ * The overload test (c) serves the text encoder the same way, for the same reason: under 5×
+ * overload the event loop and the generator keep the cores crowded, and its one two-thread
+ * instance spent much of each batch with one thread waiting at a barrier for the other. In five
+ * alternating 20 s runs at 3984/s on 2026-11-29 (a fresh `shoal serve` each, a 3 s closed-loop
+ * warm-up, then `shoal bench --model text_encoder --binary --batch 4 --dim 128 --deadline-ms 50
+ * --rate 3984 --duration 20 --warmup 0`), goodput was 230 to 383/s (mean 339) with one instance
+ * and 361 to 720/s (mean 515) with two. (a) keeps the example's one instance on both sides,
+ * so batching off and on are compared with the same instances.
  */
 export const CNN_INSTANCES = Math.max(1, os.availableParallelism());
+/** Models served as one single-threaded instance per core: in every repository, and in the overload test's. */
+export const PER_CORE = { always: ['cnn'], overload: ['cnn', 'text_encoder'] } as const;
 
-export async function prepareIssue3Repository(out: string, batching: boolean): Promise<void> {
+export async function prepareIssue3Repository(out: string, batching: boolean, perCore: readonly string[] = PER_CORE.always): Promise<void> {
   await rm(out, { recursive: true, force: true });
   const written = await writeExampleRepository(out, { includePretrained: false });
   for (const name of written) {
@@ -38,7 +49,7 @@ export async function prepareIssue3Repository(out: string, batching: boolean): P
     const config = YAML.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
     if (batching) config.dynamic_batching = { ...DYNAMIC_BATCHING };
     else delete config.dynamic_batching;
-    if (name === 'cnn') config.instance_group = [{ count: CNN_INSTANCES, kind: 'KIND_CPU' }];
+    if (perCore.includes(name)) config.instance_group = [{ count: CNN_INSTANCES, kind: 'KIND_CPU' }];
     await writeFile(file, `# Written by bench/issue3/repos.ts for npm run bench (dynamic batching ${batching ? 'on' : 'off'}).\n${YAML.stringify(config)}`);
   }
 }

@@ -134,6 +134,19 @@ describe('errors and client-side limits', () => {
     expect(e503.count / s.sent).toBeLessThan(0.25);
   });
 
+  it('measures a server that refuses everything for load, but stops at once on a request it rejects as wrong', async () => {
+    const busy = await startFakeServer({ replyAt: (a) => a + 1, status: () => 429 });
+    servers.push(busy);
+    const s = (await runBench(options(busy.url, { levels: [100], durationS: 0.4, warmupS: 0 }))).points[0]!.stats;
+    expect(s.ok).toBe(0);
+    expect(s.sent).toBeGreaterThan(10);
+    expect(s.errors['HTTP 429']!.count).toBe(s.sent);
+
+    const wrong = await startFakeServer({ replyAt: (a) => a + 1, status: () => 400 });
+    servers.push(wrong);
+    await expect(runBench(options(wrong.url, { levels: [100], durationS: 0.4, warmupS: 0 }))).rejects.toThrow(/first request failed \(HTTP 400\)/);
+  });
+
   it('fails up front, naming the cause, when the server cannot be reached', async () => {
     const server = await startFakeServer();
     const url = server.url;

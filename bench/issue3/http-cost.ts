@@ -1,0 +1,146 @@
+/**
+ * What a request costs the machine with no inference in it, and what that leaves room for.
+ *
+ * On this machine the load generator and the server share the cores, and issue 3's three
+ * targets are each a rate of requests that both ends must carry. So each unmet target is set
+ * against a floor measured in the same run: requests of the target's own shape, sent at the
+ * target's own rate, whose deadline (1 µs) has passed by the time the server has read and decoded
+ * them, so shoal refuses every one at admission and runs nothing. The CPU the server and the
+ * generator spend per request there (kernel time included: most of it is the loopback) is less
+ * than an answered request of that shape costs, which also crosses to a session thread and back
+ * and is encoded. Dividing the machine's cores between that floor and the inference a target
+ * needs gives the most the target could reach here; it counts every core as usable, so the true
+ * ceiling is lower still.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { measureBatches, type BatchFigures } from '../baselines/ort-direct.js';
+import { measure } from '../lib/measure.js';
+import { snapshotThreads, type ThreadSnapshot } from '../lib/threads.js';
+import { BATCHING_TARGET } from './batching.js';
+
+/** Shorter than any decode: every request is past its deadline when admission sees it. */
+export const REFUSE_ALL_DEADLINE_MS = 0.001;
+
+export interface RequestShape { model: string; batch?: number; dim?: number }
+
+export interface HttpCost {
+  shape: RequestShape;
+  /** Requests/s asked for, and sent in the counted window. */
+  rate: number;
+  sentPerS: number;
+  sent: number;
+  refused: number;
+  /** Requests the server ran after all (none is expected): the floor is then not one of refusals alone. */
+  answered: number;
+  /** CPU ms per request sent, each process's threads summed (running time, /proc schedstat). */
+  serverMs: number;
+  generatorMs: number;
+  cores: number;
+}
+
+export async function httpCost(url: string, pid: number, shape: RequestShape, rate: number, seconds: number): Promise<HttpCost | undefined> {
+  let before: ThreadSnapshot | undefined;
+  const stats = await measure({
+    url, model: shape.model, binary: true, mode: 'rate', level: rate, durationS: seconds, warmupS: 0,
+    deadlineMs: REFUSE_ALL_DEADLINE_MS, ...(shape.batch !== undefined ? { batch: shape.batch } : {}), ...(shape.dim !== undefined ? { dim: shape.dim } : {}),
+    // From the counted window's start: the preflight's requests are not in `sent`.
+    onPointStart: () => { before = snapshotThreads([pid, process.pid]); },
+  });
+  const after = snapshotThreads([pid, process.pid]);
+  if (!before || !after || stats.sent === 0) return undefined;
+  const [server, generator] = [0, 1].map((i) => (runNs(after, i) - runNs(before!, i)) / 1e6 / stats.sent);
+  const refused = (stats.errors['HTTP 429']?.count ?? 0) + (stats.errors['HTTP 503']?.count ?? 0);
+  return { shape, rate, sentPerS: stats.sentRatePerS, sent: stats.sent, refused, answered: stats.ok, serverMs: server!, generatorMs: generator!, cores: os.availableParallelism() };
+}
+
+function runNs(s: ThreadSnapshot, index: number): number {
+  let ns = 0;
+  for (const t of s.processes[index]?.threads.values() ?? []) ns += t.runNs;
+  return ns;
+}
+
+export const perRequestMs = (c: HttpCost): number => c.serverMs + c.generatorMs;
+
+/**
+ * The highest request rate the cores allow when each request costs the floor plus `inferenceMs`
+ * of CPU (ms per request; 0 to count no inference at all).
+ */
+export function rateCeiling(c: HttpCost, inferenceMs: number): number {
+  return (c.cores * 1000) / (perRequestMs(c) + inferenceMs);
+}
+
+/**
+ * The highest goodput the cores allow under overload at `rate`/s when each good answer costs
+ * `goodMs` of CPU (measured at the best goodput) and each refusal the floor: good answers g and
+ * refusals (rate − g) must fit in the cores.
+ */
+export function overloadCeiling(c: HttpCost, rate: number, goodMs: number): number {
+  const refusal = perRequestMs(c);
+  if (goodMs <= refusal) return rate;
+  return Math.max(0, Math.min(rate, (c.cores * 1000 - rate * refusal) / (goodMs - refusal)));
+}
+
+/** One sentence naming the floor's figures, for the report. */
+export function describeCost(c: HttpCost): string {
+  const what = `\`${c.shape.model}\`${c.shape.dim !== undefined ? ` (seq ${c.shape.dim})` : ''}, ${c.shape.batch ?? 1} per request`;
+  const ran = c.answered > 0 ? `; ${c.answered} ran anyway` : '';
+  return `${c.sent} requests of ${what} sent at ${Math.round(c.sentPerS)}/s (of ${Math.round(c.rate)}/s asked), ${c.refused} refused${ran}, ` +
+    `cost ${c.serverMs.toFixed(3)} ms of server CPU and ${c.generatorMs.toFixed(3)} ms of generator CPU each, ${perRequestMs(c).toFixed(3)} ms together`;
+}
+
+/** The most on ÷ off could reach for a batching model here, with every sequence in full batches. */
+export interface BatchingCeiling {
+  cost: HttpCost;
+  /** onnxruntime with one thread at the model's max_batch_size: its CPU per sequence is the least a sequence can cost. */
+  ort: BatchFigures;
+  maxRatePerS: number;
+  ratio: number;
+}
+
+export async function batchingCeiling(url: string, pid: number, repo: string, m: { model: string; dim?: number }, offBest: number, o: { seconds: number; maxBatch: number }): Promise<BatchingCeiling | undefined> {
+  const [ort] = await measureBatches(path.join(repo, m.model, '1', 'model.onnx'), { batches: [o.maxBatch], seconds: o.seconds, dim: m.dim ?? 1, threads: 1 });
+  const cost = await httpCost(url, pid, { model: m.model, batch: 1, ...(m.dim !== undefined ? { dim: m.dim } : {}) }, BATCHING_TARGET * offBest, o.seconds);
+  if (!ort || !cost) return undefined;
+  const maxRatePerS = rateCeiling(cost, 1000 / ort.inferencesPerS);
+  return { cost, ort, maxRatePerS, ratio: maxRatePerS / offBest };
+}
+
+/** The most the CNN could reach through the server here, each request's images costing their share of ort-direct's best. */
+export interface EngineCeiling { cost: HttpCost; maxInferencesPerS: number; ratio: number }
+
+export async function engineCeiling(url: string, pid: number, load: { batch: number; requestsPerS: number }, bestInferencesPerS: number, seconds: number): Promise<EngineCeiling | undefined> {
+  const cost = await httpCost(url, pid, { model: 'cnn', batch: load.batch }, load.requestsPerS, seconds);
+  if (!cost) return undefined;
+  // ort-direct's best used every core: each image takes cores ÷ that rate of CPU.
+  const maxInferencesPerS = rateCeiling(cost, (cost.cores * 1000 * load.batch) / bestInferencesPerS) * load.batch;
+  return { cost, maxInferencesPerS, ratio: maxInferencesPerS / bestInferencesPerS };
+}
+
+/**
+ * The most goodput the overload could keep here, refusals costing the floor, two ways: a good
+ * answer costing its own floor plus its sequences at onnxruntime's one-thread full-batch rate
+ * (a true ceiling), and costing what good answers took at the best goodput (`best`: the cores
+ * server and generator ran there, bench/lib/threads.ts, summed, less its refusals' floor).
+ */
+export interface OverloadBound {
+  cost: HttpCost;
+  ort: BatchFigures;
+  floorGoodMs: number;
+  floorMaxPerS: number;
+  measuredGoodMs: number;
+  measuredMaxPerS: number;
+  bestGoodputPerS: number;
+}
+
+export async function overloadBound(url: string, pid: number, repo: string, shape: RequestShape, rate: number, best: { cores: number; sentPerS: number; answeredPerS: number; goodputPerS: number }, o: { seconds: number; maxBatch: number }): Promise<OverloadBound | undefined> {
+  const [ort] = await measureBatches(path.join(repo, shape.model, '1', 'model.onnx'), { batches: [o.maxBatch], seconds: o.seconds, dim: shape.dim ?? 1, threads: 1 });
+  const cost = await httpCost(url, pid, shape, rate, o.seconds);
+  if (!ort || !cost || best.goodputPerS <= 0) return undefined;
+  const floorGoodMs = perRequestMs(cost) + ((shape.batch ?? 1) * 1000) / ort.inferencesPerS;
+  const measuredGoodMs = (best.cores * 1000 - Math.max(0, best.sentPerS - best.answeredPerS) * perRequestMs(cost)) / best.goodputPerS;
+  return {
+    cost, ort, floorGoodMs, floorMaxPerS: overloadCeiling(cost, rate, floorGoodMs),
+    measuredGoodMs, measuredMaxPerS: overloadCeiling(cost, rate, measuredGoodMs), bestGoodputPerS: best.goodputPerS,
+  };
+}
