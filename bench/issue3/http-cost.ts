@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { measureBatches, type BatchFigures } from '../baselines/ort-direct.js';
 import { measure } from '../lib/measure.js';
-import { snapshotThreads, type ThreadSnapshot } from '../lib/threads.js';
+import { runningMs, snapshotThreads, type ThreadSnapshot } from '../lib/threads.js';
 import { BATCHING_TARGET } from './batching.js';
 
 /** Shorter than any decode: every request is past its deadline when admission sees it. */
@@ -49,15 +49,9 @@ export async function httpCost(url: string, pid: number, shape: RequestShape, ra
   });
   const after = snapshotThreads([pid, process.pid]);
   if (!before || !after || stats.sent === 0) return undefined;
-  const [server, generator] = [0, 1].map((i) => (runNs(after, i) - runNs(before!, i)) / 1e6 / stats.sent);
+  const [server, generator] = runningMs(before, after).map((ms) => ms / stats.sent);
   const refused = (stats.errors['HTTP 429']?.count ?? 0) + (stats.errors['HTTP 503']?.count ?? 0);
   return { shape, rate, sentPerS: stats.sentRatePerS, sent: stats.sent, refused, answered: stats.ok, serverMs: server!, generatorMs: generator!, cores: os.availableParallelism() };
-}
-
-function runNs(s: ThreadSnapshot, index: number): number {
-  let ns = 0;
-  for (const t of s.processes[index]?.threads.values() ?? []) ns += t.runNs;
-  return ns;
 }
 
 export const perRequestMs = (c: HttpCost): number => c.serverMs + c.generatorMs;

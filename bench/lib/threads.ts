@@ -69,6 +69,16 @@ export function threadShares(before: ThreadSnapshot, after: ThreadSnapshot, clas
   return [...groups.values()];
 }
 
+/** Each process's CPU time between two snapshots (ms, its threads' running time summed), in the snapshots' order. */
+export function runningMs(before: ThreadSnapshot, after: ThreadSnapshot): number[] {
+  const total = (s: ThreadSnapshot, i: number): number => {
+    let ns = 0;
+    for (const t of s.processes[i]?.threads.values() ?? []) ns += t.runNs;
+    return ns;
+  };
+  return after.processes.map((_, i) => (total(after, i) - total(before, i)) / 1e6);
+}
+
 /** Session threads as src/backends/onnx names them (messages.ts: SESSION_THREAD_NAME). */
 const SESSION = 'shoal-session';
 

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SESSION_THREAD_NAME } from '../../src/backends/onnx/messages.js';
 import { addSubOnWorker } from '../support/add-sub-session.js';
-import { describeShares, serverAndGenerator, sharesDuring, snapshotThreads, threadShares, type ThreadSnapshot } from '../../bench/lib/threads.js';
+import { describeShares, runningMs, serverAndGenerator, sharesDuring, snapshotThreads, threadShares, type ThreadSnapshot } from '../../bench/lib/threads.js';
 
 const snap = (atNs: number, server: Array<[number, string, number, number]>, bench: Array<[number, string, number, number]>): ThreadSnapshot => ({
   atNs: BigInt(atNs),
@@ -14,6 +14,14 @@ const snap = (atNs: number, server: Array<[number, string, number, number]>, ben
     { pid: 100, threads: new Map(server.map(([tid, comm, runNs, waitNs]) => [tid, { comm, runNs, waitNs }])) },
     { pid: 200, threads: new Map(bench.map(([tid, comm, runNs, waitNs]) => [tid, { comm, runNs, waitNs }])) },
   ],
+});
+
+describe('runningMs', () => {
+  it('sums each process\'s threads\' running time between two snapshots, a thread begun meanwhile from zero', () => {
+    const before = snap(0, [[100, 'node', 1e6, 0], [110, 'shoal-session', 2e6, 0]], [[200, 'node', 5e6, 0]]);
+    const after = snap(1e9, [[100, 'node', 3e6, 9e6], [110, 'shoal-session', 7e6, 0], [111, 'shoal-session', 4e6, 0]], [[200, 'node', 6.5e6, 0]]);
+    expect(runningMs(before, after)).toEqual([11, 1.5]);
+  });
 });
 
 describe('threadShares', () => {
