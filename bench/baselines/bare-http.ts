@@ -59,8 +59,14 @@ function reply(res: http.ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-export async function startBareServer(port: number, host = '127.0.0.1'): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = http.createServer(handle);
+export interface ListeningServer { url: string; close: () => Promise<void> }
+
+export function startBareServer(port: number, host = '127.0.0.1'): Promise<ListeningServer> {
+  return listenOn(http.createServer(handle), port, host);
+}
+
+/** Listens on loopback with long keep-alive; `close` ends the server and every connection. */
+export async function listenOn(server: http.Server, port: number, host: string): Promise<ListeningServer> {
   // The bench pauses on one server while it measures the others; a 5 s default idle timeout
   // would close the kept-alive connection and charge a reconnect to the next sample.
   server.keepAliveTimeout = 120_000;

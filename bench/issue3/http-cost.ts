@@ -33,25 +33,34 @@ export interface HttpCost {
   refused: number;
   /** Requests the server ran after all (none is expected): the floor is then not one of refusals alone. */
   answered: number;
+  /** The counted window and the warm-up before it, s. */
+  window: CostWindow;
   /** CPU ms per request sent, each process's threads summed (running time, /proc schedstat). */
   serverMs: number;
   generatorMs: number;
   cores: number;
 }
 
-export async function httpCost(url: string, pid: number, shape: RequestShape, rate: number, seconds: number): Promise<HttpCost | undefined> {
+/** How long the floor is measured, after how long a warm-up (connections open, code compiled). */
+export interface CostWindow { seconds: number; warmupS: number }
+
+export async function httpCost(url: string, pid: number, shape: RequestShape, rate: number, w: CostWindow): Promise<HttpCost | undefined> {
   let before: ThreadSnapshot | undefined;
+  let warm: NodeJS.Timeout | undefined;
   const stats = await measure({
-    url, model: shape.model, binary: true, mode: 'rate', level: rate, durationS: seconds, warmupS: 0,
+    url, model: shape.model, binary: true, mode: 'rate', level: rate, durationS: w.seconds, warmupS: w.warmupS,
     deadlineMs: REFUSE_ALL_DEADLINE_MS, ...(shape.batch !== undefined ? { batch: shape.batch } : {}), ...(shape.dim !== undefined ? { dim: shape.dim } : {}),
-    // From the counted window's start: the preflight's requests are not in `sent`.
-    onPointStart: () => { before = snapshotThreads([pid, process.pid]); },
+    // From the counted window's start, as `sent` counts: not the preflight's requests, nor the warm-up's.
+    onPointStart: () => {
+      warm = setTimeout(() => { before = snapshotThreads([pid, process.pid]); }, w.warmupS * 1000);
+    },
   });
+  clearTimeout(warm);
   const after = snapshotThreads([pid, process.pid]);
   if (!before || !after || stats.sent === 0) return undefined;
   const [server, generator] = runningMs(before, after).map((ms) => ms / stats.sent);
   const refused = (stats.errors['HTTP 429']?.count ?? 0) + (stats.errors['HTTP 503']?.count ?? 0);
-  return { shape, rate, sentPerS: stats.sentRatePerS, sent: stats.sent, refused, answered: stats.ok, serverMs: server!, generatorMs: generator!, cores: os.availableParallelism() };
+  return { shape, rate, sentPerS: stats.sentRatePerS, sent: stats.sent, refused, answered: stats.ok, window: w, serverMs: server!, generatorMs: generator!, cores: os.availableParallelism() };
 }
 
 export const perRequestMs = (c: HttpCost): number => c.serverMs + c.generatorMs;
@@ -79,7 +88,7 @@ export function overloadCeiling(c: HttpCost, rate: number, goodMs: number): numb
 export function describeCost(c: HttpCost): string {
   const what = `\`${c.shape.model}\`${c.shape.dim !== undefined ? ` (seq ${c.shape.dim})` : ''}, ${c.shape.batch ?? 1} per request`;
   const ran = c.answered > 0 ? `; ${c.answered} ran anyway` : '';
-  return `${c.sent} requests of ${what} sent at ${Math.round(c.sentPerS)}/s (of ${Math.round(c.rate)}/s asked), ${c.refused} refused${ran}, ` +
+  return `${c.sent} requests of ${what} sent at ${Math.round(c.sentPerS)}/s (of ${Math.round(c.rate)}/s asked) over ${c.window.seconds} s after ${c.window.warmupS} s of warm-up, ${c.refused} refused${ran}, ` +
     `cost ${c.serverMs.toFixed(3)} ms of server CPU and ${c.generatorMs.toFixed(3)} ms of generator CPU each, ${perRequestMs(c).toFixed(3)} ms together`;
 }
 
@@ -92,9 +101,9 @@ export interface BatchingCeiling {
   ratio: number;
 }
 
-export async function batchingCeiling(url: string, pid: number, repo: string, m: { model: string; dim?: number }, offBest: number, o: { seconds: number; maxBatch: number }): Promise<BatchingCeiling | undefined> {
+export async function batchingCeiling(url: string, pid: number, repo: string, m: { model: string; dim?: number }, offBest: number, o: CostWindow & { maxBatch: number }): Promise<BatchingCeiling | undefined> {
   const [ort] = await measureBatches(path.join(repo, m.model, '1', 'model.onnx'), { batches: [o.maxBatch], seconds: o.seconds, dim: m.dim ?? 1, threads: 1 });
-  const cost = await httpCost(url, pid, { model: m.model, batch: 1, ...(m.dim !== undefined ? { dim: m.dim } : {}) }, BATCHING_TARGET * offBest, o.seconds);
+  const cost = await httpCost(url, pid, { model: m.model, batch: 1, ...(m.dim !== undefined ? { dim: m.dim } : {}) }, BATCHING_TARGET * offBest, o);
   if (!ort || !cost) return undefined;
   const maxRatePerS = rateCeiling(cost, 1000 / ort.inferencesPerS);
   return { cost, ort, maxRatePerS, ratio: maxRatePerS / offBest };
@@ -103,8 +112,8 @@ export async function batchingCeiling(url: string, pid: number, repo: string, m:
 /** The most the CNN could reach through the server here, each request's images costing their share of ort-direct's best. */
 export interface EngineCeiling { cost: HttpCost; maxInferencesPerS: number; ratio: number }
 
-export async function engineCeiling(url: string, pid: number, load: { batch: number; requestsPerS: number }, bestInferencesPerS: number, seconds: number): Promise<EngineCeiling | undefined> {
-  const cost = await httpCost(url, pid, { model: 'cnn', batch: load.batch }, load.requestsPerS, seconds);
+export async function engineCeiling(url: string, pid: number, load: { batch: number; requestsPerS: number }, bestInferencesPerS: number, w: CostWindow): Promise<EngineCeiling | undefined> {
+  const cost = await httpCost(url, pid, { model: 'cnn', batch: load.batch }, load.requestsPerS, w);
   if (!cost) return undefined;
   // ort-direct's best used every core: each image takes cores ÷ that rate of CPU.
   const maxInferencesPerS = rateCeiling(cost, (cost.cores * 1000 * load.batch) / bestInferencesPerS) * load.batch;
@@ -125,16 +134,36 @@ export interface OverloadBound {
   measuredGoodMs: number;
   measuredMaxPerS: number;
   bestGoodputPerS: number;
+  /**
+   * The same refusals from a bare node:http server (bench/baselines/bare-refuser.ts), and the
+   * ceiling at this build's CPU per good answer if every request, refused or answered, cost
+   * shoal no more outside inference than it costs that server. Absent when not measured.
+   */
+  bare?: { cost: HttpCost; maxPerS: number };
 }
 
-export async function overloadBound(url: string, pid: number, repo: string, shape: RequestShape, rate: number, best: { cores: number; sentPerS: number; answeredPerS: number; goodputPerS: number }, o: { seconds: number; maxBatch: number }): Promise<OverloadBound | undefined> {
+export async function overloadBound(
+  url: string, pid: number, repo: string, shape: RequestShape, rate: number,
+  best: { cores: number; sentPerS: number; answeredPerS: number; goodputPerS: number }, o: CostWindow & { maxBatch: number },
+  bare?: () => Promise<{ url: string; pid: number; stop(): Promise<void> }>,
+): Promise<OverloadBound | undefined> {
   const [ort] = await measureBatches(path.join(repo, shape.model, '1', 'model.onnx'), { batches: [o.maxBatch], seconds: o.seconds, dim: shape.dim ?? 1, threads: 1 });
-  const cost = await httpCost(url, pid, shape, rate, o.seconds);
+  const cost = await httpCost(url, pid, shape, rate, o);
   if (!ort || !cost || best.goodputPerS <= 0) return undefined;
   const floorGoodMs = perRequestMs(cost) + ((shape.batch ?? 1) * 1000) / ort.inferencesPerS;
   const measuredGoodMs = (best.cores * 1000 - Math.max(0, best.sentPerS - best.answeredPerS) * perRequestMs(cost)) / best.goodputPerS;
-  return {
+  const bound: OverloadBound = {
     cost, ort, floorGoodMs, floorMaxPerS: overloadCeiling(cost, rate, floorGoodMs),
     measuredGoodMs, measuredMaxPerS: overloadCeiling(cost, rate, measuredGoodMs), bestGoodputPerS: best.goodputPerS,
   };
+  if (bare) {
+    const server = await bare();
+    try {
+      const bareCost = await httpCost(server.url, server.pid, shape, rate, o);
+      if (bareCost) bound.bare = { cost: bareCost, maxPerS: overloadCeiling(bareCost, rate, measuredGoodMs - perRequestMs(cost) + perRequestMs(bareCost)) };
+    } finally {
+      await server.stop();
+    }
+  }
+  return bound;
 }

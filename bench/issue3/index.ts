@@ -2,7 +2,7 @@
  * Issue 3's section, against two shoal servers from the same build: dynamic batching off and on.
  */
 import path from 'node:path';
-import { resultsDir, startShoal, type RunningServer } from '../lib/process.js';
+import { resultsDir, startBareRefuser, startShoal, type RunningServer } from '../lib/process.js';
 import type { SectionContext } from '../section.js';
 import { endpoint, fetchMaxBatchSize } from '../../src/bench/target.js';
 import { BATCHING_TARGET, searchRate, type SearchSettings } from './batching.js';
@@ -47,7 +47,7 @@ export async function runIssue3(ctx: SectionContext): Promise<string> {
           ctx.say(`  ${m.model}: target not met; what a request costs with no inference, for the ceiling…`);
           const maxBatch = await fetchMaxBatchSize(endpoint(on.url), m.model);
           const ceiling = maxBatch !== undefined && maxBatch > 0
-            ? await explanation(ctx, () => batchingCeiling(on.url, on.pid, repos.on, m, offBest, { seconds: pointS, maxBatch }))
+            ? await explanation(ctx, () => batchingCeiling(on.url, on.pid, repos.on, m, offBest, { seconds: pointS, warmupS, maxBatch }))
             : undefined;
           if (ceiling) entry.ceiling = ceiling;
         }
@@ -62,7 +62,7 @@ export async function runIssue3(ctx: SectionContext): Promise<string> {
       report.cnn = await cnnCeiling(on.url, on.pid, repos.on, { pointS, warmupS });
       const c = report.cnn;
       if (c.ratio < ENGINE_TARGET) {
-        const bound = await explanation(ctx, () => engineCeiling(on.url, on.pid, { batch: c.saturated.batch, requestsPerS: c.saturated.stats.throughputPerS }, c.best.inferencesPerS, pointS));
+        const bound = await explanation(ctx, () => engineCeiling(on.url, on.pid, { batch: c.saturated.batch, requestsPerS: c.saturated.stats.throughputPerS }, c.best.inferencesPerS, { seconds: pointS, warmupS }));
         if (bound) report.cnnBound = bound;
       }
     } catch (err) {
@@ -81,7 +81,9 @@ export async function runIssue3(ctx: SectionContext): Promise<string> {
         ctx.say('  overload: what a refusal costs, for the ceiling…');
         const maxBatch = await fetchMaxBatchSize(endpoint(fresh.url), OVERLOAD_MODEL.model);
         const at = { cores: best.threads.reduce((n, g) => n + g.running, 0), sentPerS: best.stats.sentRatePerS, answeredPerS: best.stats.throughputPerS, goodputPerS: best.stats.goodputPerS ?? 0 };
-        const bound = await explanation(ctx, () => overloadBound(fresh.url, fresh.pid, repos.overload, OVERLOAD_MODEL, o.rate, at, { seconds: pointS, maxBatch: maxBatch ?? OVERLOAD_MODEL.batch }));
+        const bound = await explanation(ctx, () => overloadBound(
+          fresh.url, fresh.pid, repos.overload, OVERLOAD_MODEL, o.rate, at, { seconds: pointS, warmupS, maxBatch: maxBatch ?? OVERLOAD_MODEL.batch }, () => startBareRefuser(fresh.url),
+        ));
         if (bound) report.overloadBound = bound;
       }
     } catch (err) {

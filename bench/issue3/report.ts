@@ -5,7 +5,7 @@ import { mib, ms, perS, ratio, sectionHead, table, yes } from '../lib/markdown.j
 import { describeShares, type ThreadGroupShare } from '../lib/threads.js';
 import { BATCHING_TARGET, HINT_CLIENTS, MARGIN, P99_OBJECTIVE_MS, SEARCH_RESOLUTION, type BatchingResult } from './batching.js';
 import { ENGINE_TARGET, type CnnCeiling } from './engine.js';
-import { describeCost, type BatchingCeiling, type EngineCeiling, type OverloadBound } from './http-cost.js';
+import { describeCost, perRequestMs, type BatchingCeiling, type EngineCeiling, type OverloadBound } from './http-cost.js';
 import { bestGoodputPoint, CAPACITY_CLIENTS, OVERLOAD, type OverloadResult } from './overload.js';
 import { CNN_INSTANCES, DYNAMIC_BATCHING } from './repos.js';
 
@@ -158,6 +158,19 @@ function overloadBoundLines(o: OverloadResult, b: OverloadBound): string[] {
     '',
     `- ${share(b.floorMaxPerS)} the best, if a good answer cost no more than a refusal plus its ${o.model.batch} sequences at onnxruntime's own rate (one thread, batches of ${b.ort.batch}: ${perS(b.ort.inferencesPerS)}/s), ${b.floorGoodMs.toFixed(2)} ms of CPU: a ceiling no server could pass here;`,
     `- ${share(b.measuredMaxPerS)} the best, at the ${b.measuredGoodMs.toFixed(2)} ms of CPU that server and generator spent per good answer at the best goodput (its refusals' floor taken out): where this build stands.`,
+    '',
+    ...(b.bare ? bareLines(b, b.bare, share) : []),
+  ];
+}
+
+/** How much of the refusal floor is shoal's own: the same refusals from a bare node:http server. */
+function bareLines(b: OverloadBound, bare: NonNullable<OverloadBound['bare']>, share: (perS: number) => string): string[] {
+  const own = perRequestMs(b.cost) - perRequestMs(bare.cost);
+  return [
+    `The same refusals from a bare node:http server that reads each body, parses its JSON header and answers 429 (bench/baselines/bare-refuser.ts): ${describeCost(bare.cost)}. ` +
+      `shoal's own share of its floor is ${(b.cost.serverMs - bare.cost.serverMs).toFixed(3)} ms of server CPU per request ` +
+      `(${ratio(b.cost.serverMs / bare.cost.serverMs)} the bare server's), ${own.toFixed(3)} ms with the generator's. ` +
+      `If every request, refused or answered, cost shoal no more than that outside inference, this build's CPU per good answer would leave room for ${share(bare.maxPerS)} the best.`,
     '',
   ];
 }

@@ -129,6 +129,14 @@ export function startBare(): Promise<RunningServer> {
   });
 }
 
+/** bench/baselines/bare-refuser.ts: refuses every inference request; metadata and health come from `mirror` (a shoal server). */
+export function startBareRefuser(mirror: string): Promise<RunningServer> {
+  return spawnServer({
+    args: [path.join(repoRoot(), 'dist', 'bench', 'baselines', 'bare-refuser.js'), '--port', '{port}', '--mirror', mirror],
+    logFile: path.join(resultsDir(), 'bare-refuser.log'),
+  });
+}
+
 export function startNaive(modelRepository: string): Promise<RunningServer> {
   return spawnServer({
     args: [path.join(repoRoot(), 'dist', 'bench', 'baselines', 'naive-server.js'), '--model-repository', modelRepository, '--port', '{port}'],

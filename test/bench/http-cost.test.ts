@@ -2,11 +2,12 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { httpCost, overloadCeiling, perRequestMs, rateCeiling, type HttpCost } from '../../bench/issue3/http-cost.js';
+import { httpCost, overloadBound, overloadCeiling, perRequestMs, rateCeiling, type HttpCost } from '../../bench/issue3/http-cost.js';
+import { repoRoot, spawnServer as spawnBenchServer } from '../../bench/lib/process.js';
 import { spawnServer } from '../support/process.js';
 
 const cost = (serverMs: number, generatorMs: number, cores = 2): HttpCost => ({
-  shape: { model: 'm' }, rate: 1000, sentPerS: 1000, sent: 1000, refused: 1000, answered: 0, serverMs, generatorMs, cores,
+  shape: { model: 'm' }, rate: 1000, sentPerS: 1000, sent: 1000, refused: 1000, answered: 0, window: { seconds: 1, warmupS: 0 }, serverMs, generatorMs, cores,
 });
 
 describe('rateCeiling', () => {
@@ -42,7 +43,7 @@ describe('httpCost against a real server in its own process', () => {
     await cp(path.join(inject('exampleRepository'), 'mlp'), path.join(dir, 'mlp'), { recursive: true });
     const server = await spawnServer(['--model-repository', dir]);
     try {
-      const c = await httpCost(server.url, server.child.pid!, { model: 'mlp', batch: 2 }, 200, 0.5);
+      const c = await httpCost(server.url, server.child.pid!, { model: 'mlp', batch: 2 }, 200, { seconds: 0.5, warmupS: 0.2 });
       expect(c).toBeDefined();
       expect(c!.sent).toBeGreaterThan(40);
       expect(c!.refused).toBe(c!.sent);
@@ -51,6 +52,43 @@ describe('httpCost against a real server in its own process', () => {
       expect(c!.serverMs).toBeGreaterThan(0.005);
       expect(c!.generatorMs).toBeGreaterThan(0.005);
       expect(c!.serverMs).toBeLessThan(20);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the bare refuser (bench/baselines/bare-refuser.ts) beside shoal', () => {
+  it('refuses the same requests in its own process, is measured like shoal, and is stopped afterwards', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'shoal-bare-refuser-'));
+    await cp(path.join(inject('exampleRepository'), 'mlp'), path.join(dir, 'mlp'), { recursive: true });
+    const server = await spawnServer(['--model-repository', dir]);
+    let barePid: number | undefined;
+    try {
+      const bound = await overloadBound(
+        server.url, server.child.pid!, dir, { model: 'mlp', batch: 2 }, 200,
+        { cores: 1, sentPerS: 100, answeredPerS: 100, goodputPerS: 100 }, { seconds: 0.5, warmupS: 0.2, maxBatch: 8 },
+        async () => {
+          const bare = await spawnBenchServer({
+            args: ['--import', 'tsx', path.join(repoRoot(), 'bench/baselines/bare-refuser.ts'), '--port', '{port}', '--mirror', server.url],
+            logFile: path.join(dir, 'bare-refuser.log'),
+          });
+          barePid = bare.pid;
+          return bare;
+        },
+      );
+      const bare = bound?.bare;
+      expect(bare).toBeDefined();
+      expect(bare!.cost.sent).toBeGreaterThan(40);
+      expect(bare!.cost.refused).toBe(bare!.cost.sent);
+      expect(bare!.cost.answered).toBe(0);
+      expect(bare!.cost.serverMs).toBeGreaterThan(0.005);
+      // Its ceiling is this build's, with shoal's floor swapped for the bare one: finite, never above the rate.
+      expect(bare!.maxPerS).toBeGreaterThanOrEqual(0);
+      expect(bare!.maxPerS).toBeLessThanOrEqual(200);
+      expect(() => process.kill(barePid!, 0)).toThrow();
     } finally {
       server.child.kill('SIGTERM');
       await server.exited;
