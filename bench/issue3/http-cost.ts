@@ -109,15 +109,46 @@ export async function batchingCeiling(url: string, pid: number, repo: string, m:
   return { cost, ort, maxRatePerS, ratio: maxRatePerS / offBest };
 }
 
-/** The most the CNN could reach through the server here, each request's images costing their share of ort-direct's best. */
-export interface EngineCeiling { cost: HttpCost; maxInferencesPerS: number; ratio: number }
+/** Starts a bare node:http refuser (bench/baselines/bare-refuser.ts) beside the server under test. */
+export type StartBareRefuser = () => Promise<{ url: string; pid: number; stop(): Promise<void> }>;
 
-export async function engineCeiling(url: string, pid: number, load: { batch: number; requestsPerS: number }, bestInferencesPerS: number, w: CostWindow): Promise<EngineCeiling | undefined> {
-  const cost = await httpCost(url, pid, { model: 'cnn', batch: load.batch }, load.requestsPerS, w);
+/** The same refusals sent to a bare node:http refuser, started for the measurement and stopped after it. */
+async function bareCost(start: StartBareRefuser, shape: RequestShape, rate: number, w: CostWindow): Promise<HttpCost | undefined> {
+  const server = await start();
+  try {
+    return await httpCost(server.url, server.pid, shape, rate, w);
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * The most the CNN could reach through the server here, each request's images costing their
+ * share of ort-direct's best; and (`bare`) the same with a bare node:http server's floor instead.
+ */
+export interface EngineCeiling {
+  cost: HttpCost;
+  maxInferencesPerS: number;
+  ratio: number;
+  bare?: { cost: HttpCost; maxInferencesPerS: number; ratio: number };
+}
+
+export async function engineCeiling(
+  url: string, pid: number, load: { batch: number; requestsPerS: number }, bestInferencesPerS: number, w: CostWindow, bare?: StartBareRefuser,
+): Promise<EngineCeiling | undefined> {
+  const shape = { model: 'cnn', batch: load.batch };
+  const cost = await httpCost(url, pid, shape, load.requestsPerS, w);
   if (!cost) return undefined;
   // ort-direct's best used every core: each image takes cores ÷ that rate of CPU.
-  const maxInferencesPerS = rateCeiling(cost, (cost.cores * 1000 * load.batch) / bestInferencesPerS) * load.batch;
-  return { cost, maxInferencesPerS, ratio: maxInferencesPerS / bestInferencesPerS };
+  const imagesMs = (cost.cores * 1000 * load.batch) / bestInferencesPerS;
+  const maxInferencesPerS = rateCeiling(cost, imagesMs) * load.batch;
+  const ceiling: EngineCeiling = { cost, maxInferencesPerS, ratio: maxInferencesPerS / bestInferencesPerS };
+  const floor = bare && await bareCost(bare, shape, load.requestsPerS, w);
+  if (floor) {
+    const bareMax = rateCeiling(floor, imagesMs) * load.batch;
+    ceiling.bare = { cost: floor, maxInferencesPerS: bareMax, ratio: bareMax / bestInferencesPerS };
+  }
+  return ceiling;
 }
 
 /**
@@ -145,7 +176,7 @@ export interface OverloadBound {
 export async function overloadBound(
   url: string, pid: number, repo: string, shape: RequestShape, rate: number,
   best: { cores: number; sentPerS: number; answeredPerS: number; goodputPerS: number }, o: CostWindow & { maxBatch: number },
-  bare?: () => Promise<{ url: string; pid: number; stop(): Promise<void> }>,
+  bare?: StartBareRefuser,
 ): Promise<OverloadBound | undefined> {
   const [ort] = await measureBatches(path.join(repo, shape.model, '1', 'model.onnx'), { batches: [o.maxBatch], seconds: o.seconds, dim: shape.dim ?? 1, threads: 1 });
   const cost = await httpCost(url, pid, shape, rate, o);
@@ -156,14 +187,7 @@ export async function overloadBound(
     cost, ort, floorGoodMs, floorMaxPerS: overloadCeiling(cost, rate, floorGoodMs),
     measuredGoodMs, measuredMaxPerS: overloadCeiling(cost, rate, measuredGoodMs), bestGoodputPerS: best.goodputPerS,
   };
-  if (bare) {
-    const server = await bare();
-    try {
-      const bareCost = await httpCost(server.url, server.pid, shape, rate, o);
-      if (bareCost) bound.bare = { cost: bareCost, maxPerS: overloadCeiling(bareCost, rate, measuredGoodMs - perRequestMs(cost) + perRequestMs(bareCost)) };
-    } finally {
-      await server.stop();
-    }
-  }
+  const floor = bare && await bareCost(bare, shape, rate, o);
+  if (floor) bound.bare = { cost: floor, maxPerS: overloadCeiling(floor, rate, measuredGoodMs - perRequestMs(cost) + perRequestMs(floor)) };
   return bound;
 }

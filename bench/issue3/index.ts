@@ -62,7 +62,7 @@ export async function runIssue3(ctx: SectionContext): Promise<string> {
       report.cnn = await cnnCeiling(on.url, on.pid, repos.on, { pointS, warmupS });
       const c = report.cnn;
       if (c.ratio < ENGINE_TARGET) {
-        const bound = await explanation(ctx, () => engineCeiling(on.url, on.pid, { batch: c.saturated.batch, requestsPerS: c.saturated.stats.throughputPerS }, c.best.inferencesPerS, { seconds: pointS, warmupS }));
+        const bound = await explanation(ctx, () => engineCeiling(on.url, on.pid, { batch: c.saturated.batch, requestsPerS: c.saturated.stats.throughputPerS }, c.best.inferencesPerS, { seconds: pointS, warmupS }, () => startBareRefuser(on.url)));
         if (bound) report.cnnBound = bound;
       }
     } catch (err) {

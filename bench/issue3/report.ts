@@ -112,6 +112,11 @@ function cnnLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[] {
       `What the cores allow: the same requests refused before any inference (every deadline 1 µs; bench/issue3/http-cost.ts): ${describeCost(r.cnnBound.cost)}. ` +
         `With each image also costing its share of ort-direct's best (${c.threads} cores ÷ ${perS(c.best.inferencesPerS)}/s) and every core busy, shoal could pass at most **${perS(r.cnnBound.maxInferencesPerS)} inferences/s = ${ratio(r.cnnBound.ratio)}** ort-direct's best here.`,
       '',
+      ...(r.cnnBound.bare ? [
+        `The same requests refused by a bare node:http server that reads each body, parses its JSON header and answers 429 (bench/baselines/bare-refuser.ts): ${describeCost(r.cnnBound.bare.cost)}: ` +
+          `shoal's floor is ${ratio(r.cnnBound.cost.serverMs / r.cnnBound.bare.cost.serverMs)} the bare server's in server CPU. At the bare floor the cores would allow ${perS(r.cnnBound.bare.maxInferencesPerS)} inferences/s = ${ratio(r.cnnBound.bare.ratio)} ort-direct's best.`,
+        '',
+      ] : []),
     ] : []),
   ];
 }
