@@ -8,6 +8,7 @@ import type { PointStats } from '../../src/bench/recorder.js';
 import { measure } from '../lib/measure.js';
 import { sampleRss, type RssSample } from '../lib/process.js';
 import { sharesDuring, type ThreadGroupShare } from '../lib/threads.js';
+import { type BatchSplit, splitDuring } from '../lib/compute-split.js';
 
 export const OVERLOAD = { factor: 5, deadlineMs: 50, goodputTarget: 0.8, flatGrowth: 0.1 } as const;
 /** Offered loads, as shares of the closed-loop capacity, tried to find the best goodput. */
@@ -22,7 +23,7 @@ export interface OverloadResult {
   /** The highest answered rate of the capacity run and the sweep: the overload rate is OVERLOAD.factor × this. */
   answeredPerS: number;
   /** A point whose run failed (say, the server refused the generator's first request) has an error instead of stats. */
-  sweep: Array<{ rate: number; stats?: PointStats; error?: string; threads?: ThreadGroupShare[] }>;
+  sweep: Array<{ rate: number; stats?: PointStats; error?: string; threads?: ThreadGroupShare[]; split?: BatchSplit }>;
   bestGoodputPerS: number;
   rate: number;
   durationS: number;
@@ -33,6 +34,8 @@ export interface OverloadResult {
   goodputRatio: number;
   /** Where the cores went during the overload, server and generator (bench/lib/threads.ts); absent off Linux. */
   threads?: ThreadGroupShare[];
+  /** How the model's batches spent their compute time during the overload (bench/lib/compute-split.ts). */
+  split?: BatchSplit;
 }
 
 const REFUSALS = new Set(['HTTP 429', 'HTTP 503']);
@@ -80,9 +83,9 @@ export async function overload(url: string, pid: number, m: OverloadModel, o: { 
     const share = shares[k]!;
     const rate = Math.max(1, Math.round(capacityPerS * share));
     try {
-      const { result: stats, threads } = await sharesDuring(pid, () => measure({ ...common, mode: 'rate', level: rate, durationS: o.pointS, warmupS: o.warmupS }));
+      const { result: { result: stats, split }, threads } = await sharesDuring(pid, () => splitDuring(url, m.model, () => measure({ ...common, mode: 'rate', level: rate, durationS: o.pointS, warmupS: o.warmupS })));
       say(`  ${m.model}: ${rate}/s → goodput ${stats.goodputPerS?.toFixed(0)}/s`);
-      sweep.push({ rate, stats, ...(threads ? { threads } : {}) });
+      sweep.push({ rate, stats, ...(threads ? { threads } : {}), ...(split ? { split } : {}) });
       // Goodput still rising at the last share: the capacity estimate was low, so look once further up.
       const best = Math.max(...sweep.map((p) => p.stats?.goodputPerS ?? 0));
       if (k === shares.length - 1 && shares.length === GOODPUT_SHARES.length && stats.goodputPerS === best) shares.push(share * 1.6);
@@ -101,8 +104,9 @@ export async function overload(url: string, pid: number, m: OverloadModel, o: { 
   let stats: PointStats;
   let rss: RssSample[];
   let threads: ThreadGroupShare[] | undefined;
+  let split: BatchSplit | undefined;
   try {
-    ({ result: stats, threads } = await sharesDuring(pid, () => measure({ ...common, mode: 'rate', level: rate, durationS: o.durationS, warmupS: 0 })));
+    ({ result: { result: stats, split }, threads } = await sharesDuring(pid, () => splitDuring(url, m.model, () => measure({ ...common, mode: 'rate', level: rate, durationS: o.durationS, warmupS: 0 }))));
   } finally {
     rss = sampler.stop();
   }
@@ -110,6 +114,6 @@ export async function overload(url: string, pid: number, m: OverloadModel, o: { 
   return {
     model: m, capacityPerS, answeredPerS, sweep, bestGoodputPerS, rate, durationS: o.durationS, stats, rss,
     memory: memoryShape(rss, o.durationS, OVERLOAD.flatGrowth), counts,
-    goodputRatio: bestGoodputPerS > 0 ? (stats.goodputPerS ?? 0) / bestGoodputPerS : NaN, ...(threads ? { threads } : {}),
+    goodputRatio: bestGoodputPerS > 0 ? (stats.goodputPerS ?? 0) / bestGoodputPerS : NaN, ...(threads ? { threads } : {}), ...(split ? { split } : {}),
   };
 }

@@ -3,6 +3,7 @@
  */
 import { mib, ms, perS, ratio, sectionHead, table, yes } from '../lib/markdown.js';
 import { describeShares, type ThreadGroupShare } from '../lib/threads.js';
+import { describeSplit } from '../lib/compute-split.js';
 import { BATCHING_TARGET, HINT_CLIENTS, MARGIN, P99_OBJECTIVE_MS, SEARCH_RESOLUTION, type BatchingResult } from './batching.js';
 import { ENGINE_TARGET, type CnnCeiling } from './engine.js';
 import { describeCost, perRequestMs, type BatchingCeiling, type EngineCeiling, type OverloadBound } from './http-cost.js';
@@ -151,6 +152,7 @@ function overloadLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[
     '',
     ...threadLines(`Where the cores went at the best goodput (${best?.rate ?? '–'}/s)`, best?.threads),
     ...threadLines(`Where the cores went during the overload (${o.rate}/s)`, o.threads),
+    ...splitLines(best?.rate, best?.split, o),
     ...(r.overloadBound ? overloadBoundLines(o, r.overloadBound) : []),
   ];
 }
@@ -201,4 +203,19 @@ export function issue3Section(r: Issue3Report): string {
     ...cnnLines(r, v),
     ...overloadLines(r, v),
   ].join('\n');
+}
+
+/**
+ * The model's batches at the best goodput and in the overload, from the server's statistics
+ * extension: how much of each batch's time was the model's and how much the hand-offs'.
+ */
+function splitLines(bestRate: number | undefined, best: OverloadResult['split'], o: OverloadResult): string[] {
+  if (!best && !o.split) return [];
+  return [
+    'Where each batch\'s time went, from the server\'s statistics extension (/v2/models/…/stats, read before and after; bench/lib/compute-split.ts):',
+    '',
+    ...(best ? [`- at the best goodput (${bestRate ?? '–'}/s): ${describeSplit(best)}`] : []),
+    ...(o.split ? [`- during the overload (${o.rate}/s): ${describeSplit(o.split)}`] : []),
+    '',
+  ];
 }

@@ -40,6 +40,19 @@ export interface RunOptions {
    * buffers, so the backend may move the buffers (to a worker thread, say) instead of copying them.
    */
   inputsMovable?: boolean;
+  /**
+   * Told, before the run's promise settles, where its time went, when the backend can say:
+   * the caller then reports Triton's compute_input, compute_infer and compute_output apart.
+   */
+  timing?: (t: RunTiming) => void;
+}
+
+/** Where one run's time went, as the backend saw it. */
+export interface RunTiming {
+  /** From the call to `run` until the model began: handing the inputs to the thread that runs it, and that thread's wait for a core. */
+  handOffMs: number;
+  /** The model's own run. */
+  inferMs: number;
 }
 
 export interface BackendSession {

@@ -1,4 +1,5 @@
 import type { Duration, ModelStatistics } from '../core/service.js';
+import type { ComputeSplit } from '../scheduling/compute-split.js';
 
 const MS_TO_NS = 1e6;
 
@@ -9,6 +10,12 @@ function duration(): Duration {
 function add(d: Duration, ms: number): void {
   d.count += 1;
   d.ns += Math.round(ms * MS_TO_NS);
+}
+
+function addSplit(to: { compute_input: Duration; compute_infer: Duration; compute_output: Duration }, c: ComputeSplit): void {
+  add(to.compute_input, c.inputMs);
+  add(to.compute_infer, c.inferMs);
+  add(to.compute_output, c.outputMs);
 }
 
 /** Cumulative counts and times of one model version, kept in Triton's statistics shape. */
@@ -24,31 +31,26 @@ export class VersionStats {
 
   constructor(private readonly name: string, private readonly version: string) {}
 
-  success(rows: number, totalMs: number, queueMs: number, computeMs: number): void {
+  success(rows: number, totalMs: number, queueMs: number, compute: ComputeSplit): void {
     this.lastInference = Date.now();
     this.inferenceCount += rows;
     add(this.inference.success, totalMs);
     add(this.inference.queue, queueMs);
-    // onnxruntime gives one figure for a run; input and output handling is counted as part of it.
-    add(this.inference.compute_input, 0);
-    add(this.inference.compute_infer, computeMs);
-    add(this.inference.compute_output, 0);
+    addSplit(this.inference, compute);
   }
 
   failure(totalMs: number): void {
     add(this.inference.fail, totalMs);
   }
 
-  batch(rows: number, computeMs: number): void {
+  batch(rows: number, compute: ComputeSplit): void {
     this.executionCount += 1;
     let b = this.batches.get(rows);
     if (!b) {
       b = { compute_input: duration(), compute_infer: duration(), compute_output: duration() };
       this.batches.set(rows, b);
     }
-    add(b.compute_input, 0);
-    add(b.compute_infer, computeMs);
-    add(b.compute_output, 0);
+    addSplit(b, compute);
   }
 
   snapshot(): ModelStatistics {

@@ -10,6 +10,7 @@ import { LatencyProfile } from '../scheduling/profile.js';
 import { paddingOf } from '../scheduling/ragged.js';
 import { clientTensors, sequenceSchedulerOf } from '../scheduling/sequence-config.js';
 import { batchingConfigOf, queueRulesOf } from '../scheduling/rules.js';
+import type { ComputeSplit } from '../scheduling/compute-split.js';
 import { Leases } from './leases.js';
 import { VersionStats } from './stats.js';
 
@@ -68,7 +69,7 @@ export async function loadVersion(m: RepositoryModel, version: string, modelFile
     // State and constant inputs of a sequence model are the server's, not the client's.
     const config = completeConfig(partial, clientTensors(partial, { inputs: first.inputs, outputs: first.outputs }, file), file);
     const stats = new VersionStats(m.name, version);
-    const onBatch = (rows: number, ms: number) => stats.batch(rows, ms);
+    const onBatch = (rows: number, compute: ComputeSplit) => stats.batch(rows, compute);
     const scheduler: Scheduler = config.sequence_batching
       ? sequenceSchedulerOf(config, sessions, { clock: opts.clock, maxQueueSize: opts.maxQueueSize, onBatch })
       : new ModelScheduler(sessions, {

@@ -1,13 +1,14 @@
 import type { Clock } from '../core/clock.js';
 import { ShoalError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import type { RunOptions } from '../backends/backend.js';
+import type { RunOptions, RunTiming } from '../backends/backend.js';
 import type { SequenceControl } from './sequence.js';
 import { FairShare, retag } from '../tenants/fair-share.js';
 import { admit, resolveLevel } from './admission.js';
 import type { BatchingConfig, PendingRequest } from './policy.js';
 import { type Padding, concatBatch, paddedLengths, splitBatch } from './batch.js';
 import { LatencyProfile } from './profile.js';
+import { type ComputeSplit, splitCompute } from './compute-split.js';
 import { ResponseOrder } from './response-order.js';
 import { NO_LIMITS, type QueueRules } from './rules.js';
 import { type Instances, admissionView, finish, instances, recordLateness, step, takeCancelled } from './step.js';
@@ -56,6 +57,8 @@ export interface JobResult {
   outputs: Tensor[];
   queueMs: number;
   computeMs: number;
+  /** The same time in Triton's three parts (compute-split.ts). */
+  compute: ComputeSplit;
   /** Rows in the batch this job ran in. */
   batchRows: number;
 }
@@ -72,7 +75,7 @@ export interface SchedulerOptions {
   profile?: LatencyProfile;
   clock: Clock;
   /** Told once per executed batch, for statistics. */
-  onBatch?: (rows: number, computeMs: number) => void;
+  onBatch?: (rows: number, compute: ComputeSplit) => void;
   /** Ragged batching (`paddingOf`): requests whose shape keys allow it are padded to share a batch. */
   padding?: Padding | undefined;
 }
@@ -192,14 +195,17 @@ export class ModelScheduler implements Scheduler {
       const inputs = concatBatch(batch.map((w) => w.job.inputs), padding);
       // A joined batch is new memory of its own; a lone job's inputs are movable if its request says so.
       const inputsMovable = batch.length > 1 || batch[0]!.job.inputsMovable === true;
-      const outputs = await this.runners[instance]!.run(inputs, this.opts.outputNames, { inputsMovable });
+      const joined = this.opts.clock.now();
+      let run: RunTiming | undefined;
+      const outputs = await this.runners[instance]!.run(inputs, this.opts.outputNames, { inputsMovable, timing: (t) => (run = t) });
       const end = this.opts.clock.now();
       const computeMs = end - start;
+      const compute = splitCompute(computeMs, joined - start, run);
       this.profile.observe(totalRows, computeMs, end);
       recordLateness(this.lateness, batch, end);
-      this.opts.onBatch?.(totalRows, computeMs);
+      this.opts.onBatch?.(totalRows, compute);
       const parts = splitBatch(outputs, rows, padding, padding && batch.map((w) => paddedLengths(w.job.inputs, padding)));
-      batch.forEach((w, k) => this.answer(w, () => w.resolve({ outputs: parts[k]!, queueMs: dispatchedAt - w.arrival, computeMs, batchRows: totalRows })));
+      batch.forEach((w, k) => this.answer(w, () => w.resolve({ outputs: parts[k]!, queueMs: dispatchedAt - w.arrival, computeMs, compute, batchRows: totalRows })));
     } catch (e) {
       const err = e instanceof ShoalError ? e : new ShoalError('internal', (e as Error).message);
       for (const w of batch) this.answer(w, () => w.reject(err));

@@ -3,6 +3,7 @@ import { allocate, numberToHalf } from '../core/datatype.js';
 import { invalid } from '../core/errors.js';
 import type { ModelConfig, SequenceBatching } from '../core/model-config.js';
 import { type Tensor, type TensorSpec, elementCount } from '../core/tensor.js';
+import type { ComputeSplit } from './compute-split.js';
 import type { BatchRunner } from './model-scheduler.js';
 import { SequenceScheduler, type StateSpec } from './sequence-scheduler.js';
 
@@ -75,7 +76,7 @@ export function clientTensors(
 export interface SequenceSchedulerContext {
   clock: Clock;
   maxQueueSize: number;
-  onBatch?: (rows: number, computeMs: number) => void;
+  onBatch?: (rows: number, compute: ComputeSplit) => void;
 }
 
 /** The scheduler of a model version with sequence_batching. */

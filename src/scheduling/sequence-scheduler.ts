@@ -1,8 +1,10 @@
+import type { RunTiming } from '../backends/backend.js';
 import type { Clock } from '../core/clock.js';
 import { allocate } from '../core/datatype.js';
 import { ShoalError, invalid } from '../core/errors.js';
 import { type Tensor, elementCount } from '../core/tensor.js';
 import { concatAlong, concatBatch, sliceAlong, splitBatch } from './batch.js';
+import { type ComputeSplit, splitCompute } from './compute-split.js';
 import { type BatchRunner, type Job, type JobResult, type Scheduler, clientGone } from './model-scheduler.js';
 import type { BatchingConfig, PendingRequest } from './policy.js';
 import { SequenceBook, type SequenceControl, type SequenceId, type SequenceLimits, describeSequence, runnable } from './sequence.js';
@@ -32,7 +34,7 @@ export interface SequenceSchedulerOptions {
   /** Waiting requests before new ones are refused (the server's cap); 0: none. */
   maxQueueSize: number;
   clock: Clock;
-  onBatch?: (rows: number, computeMs: number) => void;
+  onBatch?: (rows: number, compute: ComputeSplit) => void;
 }
 
 interface Waiting extends PendingRequest {
@@ -143,12 +145,15 @@ export class SequenceScheduler implements Scheduler {
       const held = batch.map((w) => this.states.get(w.sequence)!);
       const states = this.opts.states.map((s, i) => ({ ...concatAlong(held.map((h) => h[i]!), s.batchAxis), name: s.input }));
       const inputs = [...concatBatch(batch.map((w) => w.job.inputs)), ...states, ...this.opts.constants];
-      const outputs = await this.runners[instance]!.run(inputs, this.opts.outputNames);
+      const joined = this.opts.clock.now();
+      let run: RunTiming | undefined;
+      const outputs = await this.runners[instance]!.run(inputs, this.opts.outputNames, { timing: (t) => (run = t) });
       const computeMs = this.opts.clock.now() - start;
-      this.opts.onBatch?.(batch.length, computeMs);
+      const compute = splitCompute(computeMs, joined - start, run);
+      this.opts.onBatch?.(batch.length, compute);
       this.keepStates(batch, outputs);
       const parts = splitBatch(outputs.filter((o) => !this.stateOutputs.has(o.name)), batch.map(() => 1));
-      batch.forEach((w, k) => this.settle(w, () => w.resolve({ outputs: parts[k]!, queueMs: dispatchedAt - w.arrival, computeMs, batchRows: batch.length })));
+      batch.forEach((w, k) => this.settle(w, () => w.resolve({ outputs: parts[k]!, queueMs: dispatchedAt - w.arrival, computeMs, compute, batchRows: batch.length })));
     } catch (e) {
       // The states stay as they were: the failed requests changed nothing, and a client may send them again.
       const err = e instanceof ShoalError ? e : new ShoalError('internal', (e as Error).message);

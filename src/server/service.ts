@@ -113,7 +113,7 @@ export class Service implements InferenceService {
       // Answered, but late: admission and the policy refuse what they can predict, this counts what they could not.
       const deadlineMs = params.deadline ? params.deadline / 1000 : plan.defaultDeadlineMs;
       if (deadlineMs > 0 && totalMs > deadlineMs) plan.deadlineMisses.inc();
-      v.stats.success(rows, totalMs, result.queueMs, result.computeMs);
+      v.stats.success(rows, totalMs, result.queueMs, result.compute);
       plan.successes.inc();
       plan.total.observe(totalMs / 1000);
       plan.queue.observe(result.queueMs / 1000);

@@ -113,6 +113,31 @@ describe('model repository over HTTP', () => {
     expect(metrics).toMatch(/shoal_event_loop_lag_seconds_count \d+/);
   });
 
+  it('splits compute time as Triton does, and the three parts add up to the compute time in /metrics', async () => {
+    // ocr_det is too big to run on the event loop, so every batch crosses to its worker thread and back.
+    const side = 64;
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, side, side], parameters: { binary_data_size: 4 * 3 * side * side } }], parameters: { binary_data_output: true } }));
+    const body = Buffer.concat([header, Buffer.from(new Float32Array(3 * side * side).fill(0.5).buffer)]);
+    const headers = { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) };
+    for (let k = 0; k < 4; k++) expect((await post(`${server.url}/v2/models/ocr_det/infer`, body, headers)).status).toBe(200);
+    const stats = (json((await get(`${server.url}/v2/models/ocr_det/stats`)).body).model_stats as ModelStatistics[])[0]!;
+    const { compute_input: input, compute_infer: infer, compute_output: output } = stats.inference_stats;
+    expect(infer.count).toBeGreaterThanOrEqual(4);
+    expect(input.count).toBe(infer.count);
+    expect(output.count).toBe(infer.count);
+    // The hand-off to the worker and the way back take time of their own; the model takes the most.
+    expect(input.ns).toBeGreaterThan(0);
+    expect(output.ns).toBeGreaterThan(0);
+    expect(infer.ns).toBeGreaterThan(input.ns);
+    const metrics = (await get(`${server.url}/metrics`)).body.toString();
+    const computeS = Number(/shoal_compute_duration_seconds_sum\{model="ocr_det",version="1"\} ([\d.e-]+)/.exec(metrics)?.[1]);
+    expect((input.ns + infer.ns + output.ns) / 1e9).toBeCloseTo(computeS, 5);
+    // Per batch size too.
+    const ones = stats.batch_stats.find((b) => b.batch_size === 1)!;
+    expect(ones.compute_input.ns + ones.compute_infer.ns + ones.compute_output.ns).toBeGreaterThan(0);
+    expect(ones.compute_output.ns).toBeGreaterThan(0);
+  });
+
   it('unloads a model without breaking the requests it holds, refuses new ones, and loads it again', async () => {
     const side = 640;
     const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, side, side], parameters: { binary_data_size: 4 * 3 * side * side } }], parameters: { binary_data_output: true } }));

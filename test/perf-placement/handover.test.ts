@@ -4,6 +4,7 @@
  * example add_sub model, and both inputs viewing one buffer, as a binary request's body does.
  */
 import { describe, expect, it } from 'vitest';
+import type { RunTiming } from '../../src/backends/backend.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import { addSubOnWorker } from '../support/add-sub-session.js';
 
@@ -41,5 +42,20 @@ describe('handing a batch to the worker thread', () => {
     expect(await sums(inputs, true)).toEqual(new Array(32).fill(100));
     // Transferred, so detached here: nothing was copied, and nothing here can read it any more.
     expect(memory.byteLength).toBe(0);
+  });
+
+  it('says how long the hand-off and the run took, and the two fit in the time the caller waited', async () => {
+    for (let k = 0; k < 5; k++) {
+      let timing: RunTiming | undefined;
+      const began = performance.now();
+      const [sum] = await session().run(bodyLike().inputs, ['OUTPUT0'], { timing: (t) => (timing = t) });
+      const waited = performance.now() - began;
+      expect(Array.from(sum!.data as Float32Array)).toEqual(new Array(32).fill(100));
+      expect(timing).toBeDefined();
+      expect(timing!.inferMs).toBeGreaterThan(0);
+      expect(timing!.handOffMs).toBeGreaterThanOrEqual(0);
+      // The two threads' clocks agree to well under a millisecond; the way back is the rest.
+      expect(timing!.handOffMs + timing!.inferMs).toBeLessThanOrEqual(waited + 0.05);
+    }
   });
 });

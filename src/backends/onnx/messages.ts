@@ -26,7 +26,11 @@ export type FromWorker =
   | { kind: 'ready' }
   | { kind: 'loaded'; inputs: TensorSpec[]; outputs: TensorSpec[] }
   | { kind: 'load-failed'; message: string }
-  /** `computeMs`: how long onnxruntime's run kept the worker busy, for the placement estimates. */
-  | { kind: 'result'; id: number; outputs: WireTensor[]; computeMs: number }
+  /**
+   * `computeMs`: how long onnxruntime's run kept the worker busy, for the placement estimates.
+   * `startedAt`: when it began, as `performance.timeOrigin + performance.now()` on the worker,
+   * which the event loop's own `timeOrigin` turns into its clock (both count from the epoch).
+   */
+  | { kind: 'result'; id: number; outputs: WireTensor[]; computeMs: number; startedAt: number }
   | { kind: 'run-failed'; id: number; message: string }
   | { kind: 'released' };

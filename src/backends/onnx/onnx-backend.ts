@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import type { Backend, BackendSession, LoadSpec, RunOptions } from '../backend.js';
+import type { Backend, BackendSession, LoadSpec, RunOptions, RunTiming } from '../backend.js';
 import { type Tensor, type TensorSpec, dataByteLength } from '../../core/tensor.js';
 import { ShoalError } from '../../core/errors.js';
 import { type Handover, type WireTensor, fromWire, toWire, transferList } from './convert.js';
@@ -92,6 +92,7 @@ interface Pending {
   /** performance.now() when the batch was posted, and its size class, for the estimates. */
   postedAt: number;
   sizeClass: number;
+  timing?: ((t: RunTiming) => void) | undefined;
 }
 
 /** Inline runs keep their estimate fresh from one run in this many. */
@@ -159,7 +160,7 @@ class OnnxSession implements BackendSession {
       this.loadInline();
     }
     this.placed.worker++;
-    return this.runOnWorker(inputs, outputNames, size, opts?.inputsMovable === true ? 'move' : 'copy');
+    return this.runOnWorker(inputs, outputNames, size, opts?.inputsMovable === true ? 'move' : 'copy', opts?.timing);
   }
 
   unload(): Promise<void> {
@@ -177,11 +178,11 @@ class OnnxSession implements BackendSession {
     return this.released;
   }
 
-  private runOnWorker(inputs: Tensor[], outputNames: string[], size: number, how: Handover): Promise<Tensor[]> {
+  private runOnWorker(inputs: Tensor[], outputNames: string[], size: number, how: Handover, timing?: (t: RunTiming) => void): Promise<Tensor[]> {
     return new Promise<Tensor[]>((resolve, reject) => {
       const feeds = inputs.map((t) => toWire(t, how));
       const id = this.nextId++;
-      this.pending.set(id, { resolve, reject, postedAt: performance.now(), sizeClass: size });
+      this.pending.set(id, { resolve, reject, postedAt: performance.now(), sizeClass: size, timing });
       const message: ToWorker = { kind: 'run', id, feeds, fetches: outputNames };
       try {
         this.worker.postMessage(message, transferList(feeds));
@@ -260,6 +261,7 @@ class OnnxSession implements BackendSession {
         if (!p) return;
         this.costs.recordCompute(p.sizeClass, m.computeMs);
         this.costs.recordHop(performance.now() - p.postedAt - m.computeMs);
+        p.timing?.({ handOffMs: Math.max(0, m.startedAt - performance.timeOrigin - p.postedAt), inferMs: m.computeMs });
         let outputs: Tensor[];
         try {
           outputs = m.outputs.map(fromWire);

@@ -122,7 +122,7 @@ async function run(session: ort.InferenceSession, id: number, feeds: WireTensor[
       if (!t) throw new Error(`onnxruntime returned no output '${name}'`);
       return { name, type: t.type, dims: t.dims.map(Number), data: t.data as WireTensor['data'] };
     });
-    send({ kind: 'result', id, outputs, computeMs }, transferList(outputs));
+    send({ kind: 'result', id, outputs, computeMs, startedAt: performance.timeOrigin + start }, transferList(outputs));
   } catch (e) {
     send({ kind: 'run-failed', id, message: (e as Error).message });
   }
