@@ -38,6 +38,11 @@ export class Metrics {
   readonly total = this.histogram('shoal_request_duration_seconds', 'Time from arrival to answer of successful inference requests');
   readonly queue = this.histogram('shoal_queue_duration_seconds', 'Time successful requests waited in the model queue');
   readonly compute = this.histogram('shoal_compute_duration_seconds', 'Time of the batch a successful request ran in, on the backend');
+  /** The same time in Triton's three parts, summed over successful requests (src/scheduling/compute-split.ts). */
+  readonly computeParts = new SeriesCounter<'model' | 'version' | 'part'>(
+    this.registry, 'shoal_compute_seconds_total',
+    "Time of the batches successful requests ran in, summed, by part: input (joining the inputs and handing them to the session's thread), infer (the model's own run), output (the way back to the event loop)",
+  );
   /** Inference requests accepted and not yet answered; a plain number, read into the gauge at each scrape. */
   inflightRequests = 0;
   readonly inflight: Gauge = new Gauge({

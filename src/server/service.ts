@@ -33,6 +33,8 @@ interface VersionPlan {
   total: HistogramSeries;
   queue: HistogramSeries;
   compute: HistogramSeries;
+  /** shoal_compute_seconds_total's input, infer and output series. */
+  parts: { input: CounterSeries; infer: CounterSeries; output: CounterSeries };
 }
 
 export class Service implements InferenceService {
@@ -118,6 +120,9 @@ export class Service implements InferenceService {
       plan.total.observe(totalMs / 1000);
       plan.queue.observe(result.queueMs / 1000);
       plan.compute.observe(result.computeMs / 1000);
+      plan.parts.input.inc(result.compute.inputMs / 1000);
+      plan.parts.infer.inc(result.compute.inferMs / 1000);
+      plan.parts.output.inc(result.compute.outputMs / 1000);
       const outputs = toClientOutputs(result.outputs, req, v.config, plan.batched);
       return req.id !== undefined
         ? { id: req.id, model: v.name, version: v.version, outputs }
@@ -155,6 +160,11 @@ export class Service implements InferenceService {
         total: this.metrics.total.series(labels),
         queue: this.metrics.queue.series(labels),
         compute: this.metrics.compute.series(labels),
+        parts: {
+          input: this.metrics.computeParts.series({ ...labels, part: 'input' }),
+          infer: this.metrics.computeParts.series({ ...labels, part: 'infer' }),
+          output: this.metrics.computeParts.series({ ...labels, part: 'output' }),
+        },
       };
       this.plans.set(v, plan);
     }

@@ -113,7 +113,7 @@ describe('model repository over HTTP', () => {
     expect(metrics).toMatch(/shoal_event_loop_lag_seconds_count \d+/);
   });
 
-  it('splits compute time as Triton does, and the three parts add up to the compute time in /metrics', async () => {
+  it('splits compute time as Triton does, in the statistics and in /metrics, and the three parts add up to the compute time', async () => {
     // ocr_det is too big to run on the event loop, so every batch crosses to its worker thread and back.
     const side = 64;
     const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, side, side], parameters: { binary_data_size: 4 * 3 * side * side } }], parameters: { binary_data_output: true } }));
@@ -132,6 +132,11 @@ describe('model repository over HTTP', () => {
     const metrics = (await get(`${server.url}/metrics`)).body.toString();
     const computeS = Number(/shoal_compute_duration_seconds_sum\{model="ocr_det",version="1"\} ([\d.e-]+)/.exec(metrics)?.[1]);
     expect((input.ns + infer.ns + output.ns) / 1e9).toBeCloseTo(computeS, 5);
+    // /metrics carries the same parts, for dashboards.
+    for (const [part, d] of [['input', input], ['infer', infer], ['output', output]] as const) {
+      const seconds = Number(new RegExp(`shoal_compute_seconds_total\\{model="ocr_det",version="1",part="${part}"\\} ([\\d.e-]+)`).exec(metrics)?.[1]);
+      expect(seconds).toBeCloseTo(d.ns / 1e9, 5);
+    }
     // Per batch size too.
     const ones = stats.batch_stats.find((b) => b.batch_size === 1)!;
     expect(ones.compute_input.ns + ones.compute_infer.ns + ones.compute_output.ns).toBeGreaterThan(0);
