@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULTS, startServer } from './server/server.js';
+import { tuneHeapGrowth } from './server/gc-tuning.js';
 import { SERVER_VERSION } from './server/service.js';
 import { writeExampleRepository } from './onnx/examples.js';
 import { benchCommand } from './bench/command.js';
@@ -58,6 +59,8 @@ program
   .option('--eviction-policy <policy>', 'which idle models make room under --memory-budget: lru or cost-aware', oneOf('--eviction-policy', EVICTION_POLICIES), 'lru')
   .option('--host-cache <size>', 'memory for evicted models\' files, so that reloading them skips the disk (e.g. 512MiB)', parseBytes)
   .action(async (o: { modelRepository: string; httpPort: number; host: string; examples?: boolean; maxBodySize: number; maxTensorElements: number; maxRequestElements: number; maxQueueSize: number; drainTimeout: number; logLevel: string; tenants?: string; allowUnauthenticated?: boolean; memoryBudget?: number; modelControlMode?: ModelControlMode; evictionPolicy: EvictionPolicyName; hostCache?: number }) => {
+    // Before anything is served (src/server/gc-tuning.ts says why).
+    tuneHeapGrowth();
     const tenants = o.tenants === undefined ? undefined : await loadTenantsFile(o.tenants);
     if (o.examples && !existsSync(o.modelRepository)) await writeExampleRepository(o.modelRepository);
     const server = await startServer({
