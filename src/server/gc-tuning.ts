@@ -8,10 +8,11 @@
  * collection every 300 ms, each finding about a megabyte of garbage. With the limit at three
  * times the live heap, in three alternating pairs of 10 s runs (`node --trace-gc dist/src/cli.js
  * serve` on bench/results/issue3-batching-on, after a 3 s warm-up, then `shoal bench --model cnn
- * --binary --batch 32 --concurrency 4 --duration 10 --warmup 0`): full collections 8 to 10
- * instead of 30 to 37 (most of the rest in the session threads' own small heaps), the event
- * loop's CPU 1.67 to 1.71 ms per request instead of 1.94 to 2.07, and 104 to 111 requests a
- * second instead of 97 to 101. The heap's committed size stayed at 53 MB.
+ * --binary --batch 32 --concurrency 4 --duration 10 --warmup 0`; without it meaning
+ * `node --heap-growing-percent=0`): 8 full collections per run instead of 32 to 40 (most of the
+ * 8 in the session threads' own small heaps), the event loop's CPU 1.64 to 1.78 ms per request
+ * instead of 1.91 to 2.01, and 108 to 114 requests a second instead of 101 to 106. The heap's
+ * committed size stayed at 53 MB.
  *
  * Anyone who gives node the flag themselves (`node --heap-growing-percent=N bin/shoal.js serve`;
  * node refuses it in NODE_OPTIONS) keeps theirs; 0 there is V8's own default.
