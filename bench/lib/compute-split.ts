@@ -5,8 +5,8 @@
  * busy server the hand-off parts grow while the model's own run does not, which says that the
  * event loop, not the model, kept the instances waiting.
  */
-import { request } from 'undici';
 import type { ModelStatistics } from '../../src/core/service.js';
+import { endpoint, fetchModelStats } from '../../src/bench/target.js';
 
 export interface BatchSplit {
   batches: number;
@@ -42,21 +42,12 @@ export function splitBetween(before: ModelStatistics, after: ModelStatistics): B
   return { batches, rows: (b.rows - a.rows) / batches, inputMs: per(b.input - a.input), inferMs: per(b.infer - a.infer), outputMs: per(b.output - a.output) };
 }
 
-async function statsOf(url: string, model: string): Promise<ModelStatistics | undefined> {
-  const res = await request(`${url}/v2/models/${encodeURIComponent(model)}/stats`);
-  if (res.statusCode !== 200) {
-    await res.body.dump();
-    return undefined;
-  }
-  const body = (await res.body.json()) as { model_stats?: ModelStatistics[] };
-  return body.model_stats?.[0];
-}
-
 /** Runs `run` and says how `model`'s batches split their compute time meanwhile (undefined if the server did not say). */
 export async function splitDuring<T>(url: string, model: string, run: () => Promise<T>): Promise<{ result: T; split?: BatchSplit }> {
-  const before = await statsOf(url, model);
+  const e = endpoint(url);
+  const before = await fetchModelStats(e, model);
   const result = await run();
-  const after = await statsOf(url, model);
+  const after = await fetchModelStats(e, model);
   const split = before && after ? splitBetween(before, after) : undefined;
   return split ? { result, split } : { result };
 }

@@ -3,6 +3,7 @@
  * where it has one (Triton, shoal), and one inference request sent and read to the end.
  */
 import { type Dispatcher, Pool, request } from 'undici';
+import type { ModelStatistics } from '../core/service.js';
 import type { Tensor } from '../core/tensor.js';
 import { encodeBinary, encodeJson, randomTensor, type EncodedRequest } from './payload.js';
 import { substream } from './random.js';
@@ -52,6 +53,16 @@ export async function fetchMaxBatchSize(e: Endpoint, model: string, version?: st
     const { status, json } = await getJson(e, `${modelPath(e, model, version)}/config`, headers);
     const v = status === 200 ? (json as { max_batch_size?: unknown }).max_batch_size : undefined;
     return typeof v === 'number' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The model version's statistics extension entry; undefined when the server has none. */
+export async function fetchModelStats(e: Endpoint, model: string, version?: string, headers?: ExtraHeaders): Promise<ModelStatistics | undefined> {
+  try {
+    const { status, json } = await getJson(e, `${modelPath(e, model, version)}/stats`, headers);
+    return status === 200 ? (json as { model_stats?: ModelStatistics[] }).model_stats?.[0] : undefined;
   } catch {
     return undefined;
   }

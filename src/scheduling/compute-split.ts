@@ -1,4 +1,6 @@
-import type { RunTiming } from '../backends/backend.js';
+import type { RunOptions, RunTiming } from '../backends/backend.js';
+import type { Clock } from '../core/clock.js';
+import type { Tensor } from '../core/tensor.js';
 
 /**
  * A batch's compute time in Triton's three parts, as its statistics extension reports them:
@@ -26,4 +28,19 @@ export function splitCompute(totalMs: number, joinMs: number, run?: RunTiming): 
   if (!run) return { inputMs, inferMs: total - inputMs, outputMs: 0 };
   const inferMs = Math.min(total - inputMs, Math.max(0, run.inferMs));
   return { inputMs, inferMs, outputMs: total - inputMs - inferMs };
+}
+
+/**
+ * Runs a batch whose time began at `start` (before its inputs were joined) and says how long it
+ * took, whole and in parts: what both schedulers do with every batch.
+ */
+export async function timedRun(
+  runner: { run(inputs: Tensor[], outputNames: string[], opts?: RunOptions): Promise<Tensor[]> },
+  inputs: Tensor[], outputNames: string[], opts: RunOptions, clock: Clock, start: number,
+): Promise<{ outputs: Tensor[]; end: number; computeMs: number; compute: ComputeSplit }> {
+  const joined = clock.now();
+  let run: RunTiming | undefined;
+  const outputs = await runner.run(inputs, outputNames, { ...opts, timing: (t) => (run = t) });
+  const end = clock.now();
+  return { outputs, end, computeMs: end - start, compute: splitCompute(end - start, joined - start, run) };
 }

@@ -1,14 +1,14 @@
 import type { Clock } from '../core/clock.js';
 import { ShoalError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import type { RunOptions, RunTiming } from '../backends/backend.js';
+import type { RunOptions } from '../backends/backend.js';
 import type { SequenceControl } from './sequence.js';
 import { FairShare, retag } from '../tenants/fair-share.js';
 import { admit, resolveLevel } from './admission.js';
 import type { BatchingConfig, PendingRequest } from './policy.js';
 import { type Padding, concatBatch, paddedLengths, splitBatch } from './batch.js';
 import { LatencyProfile } from './profile.js';
-import { type ComputeSplit, splitCompute } from './compute-split.js';
+import { type ComputeSplit, timedRun } from './compute-split.js';
 import { ResponseOrder } from './response-order.js';
 import { NO_LIMITS, type QueueRules } from './rules.js';
 import { type Instances, admissionView, finish, instances, recordLateness, step, takeCancelled } from './step.js';
@@ -195,12 +195,7 @@ export class ModelScheduler implements Scheduler {
       const inputs = concatBatch(batch.map((w) => w.job.inputs), padding);
       // A joined batch is new memory of its own; a lone job's inputs are movable if its request says so.
       const inputsMovable = batch.length > 1 || batch[0]!.job.inputsMovable === true;
-      const joined = this.opts.clock.now();
-      let run: RunTiming | undefined;
-      const outputs = await this.runners[instance]!.run(inputs, this.opts.outputNames, { inputsMovable, timing: (t) => (run = t) });
-      const end = this.opts.clock.now();
-      const computeMs = end - start;
-      const compute = splitCompute(computeMs, joined - start, run);
+      const { outputs, end, computeMs, compute } = await timedRun(this.runners[instance]!, inputs, this.opts.outputNames, { inputsMovable }, this.opts.clock, start);
       this.profile.observe(totalRows, computeMs, end);
       recordLateness(this.lateness, batch, end);
       this.opts.onBatch?.(totalRows, compute);

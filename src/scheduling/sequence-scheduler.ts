@@ -1,10 +1,9 @@
-import type { RunTiming } from '../backends/backend.js';
 import type { Clock } from '../core/clock.js';
 import { allocate } from '../core/datatype.js';
 import { ShoalError, invalid } from '../core/errors.js';
 import { type Tensor, elementCount } from '../core/tensor.js';
 import { concatAlong, concatBatch, sliceAlong, splitBatch } from './batch.js';
-import { type ComputeSplit, splitCompute } from './compute-split.js';
+import { type ComputeSplit, timedRun } from './compute-split.js';
 import { type BatchRunner, type Job, type JobResult, type Scheduler, clientGone } from './model-scheduler.js';
 import type { BatchingConfig, PendingRequest } from './policy.js';
 import { SequenceBook, type SequenceControl, type SequenceId, type SequenceLimits, describeSequence, runnable } from './sequence.js';
@@ -145,11 +144,7 @@ export class SequenceScheduler implements Scheduler {
       const held = batch.map((w) => this.states.get(w.sequence)!);
       const states = this.opts.states.map((s, i) => ({ ...concatAlong(held.map((h) => h[i]!), s.batchAxis), name: s.input }));
       const inputs = [...concatBatch(batch.map((w) => w.job.inputs)), ...states, ...this.opts.constants];
-      const joined = this.opts.clock.now();
-      let run: RunTiming | undefined;
-      const outputs = await this.runners[instance]!.run(inputs, this.opts.outputNames, { timing: (t) => (run = t) });
-      const computeMs = this.opts.clock.now() - start;
-      const compute = splitCompute(computeMs, joined - start, run);
+      const { outputs, computeMs, compute } = await timedRun(this.runners[instance]!, inputs, this.opts.outputNames, {}, this.opts.clock, start);
       this.opts.onBatch?.(batch.length, compute);
       this.keepStates(batch, outputs);
       const parts = splitBatch(outputs.filter((o) => !this.stateOutputs.has(o.name)), batch.map(() => 1));
