@@ -63,5 +63,11 @@ export interface BackendSession {
   readonly footprintBytes: number;
   /** Runs one batch without holding up the event loop for long (see docs/architecture.md). Returns the named outputs, in the order asked. */
   run(inputs: Tensor[], outputNames: string[], opts?: RunOptions): Promise<Tensor[]>;
+  /**
+   * Settles, now, the runs whose results have already come back but not yet been delivered
+   * (OnnxBackend: results a worker thread posted that the event loop has not reached). Optional;
+   * see BatchRunner.collect for why a scheduler asks.
+   */
+  collect?(): void;
   unload(): Promise<void>;
 }

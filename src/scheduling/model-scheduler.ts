@@ -18,6 +18,12 @@ import { WakeTimer } from './wake-timer.js';
 /** Runs one batch; an instance runs one at a time. */
 export interface BatchRunner {
   run(inputs: Tensor[], outputNames: string[], opts?: RunOptions): Promise<Tensor[]>;
+  /**
+   * Settles now the runs that have finished but whose results wait to be delivered
+   * (BackendSession.collect). Called as each request arrives, so that a finished instance takes
+   * its next batch before the event loop has served every other socket of its turn.
+   */
+  collect?(): void;
 }
 
 export interface Job {
@@ -131,6 +137,8 @@ export class ModelScheduler implements Scheduler {
   }
 
   submit(job: Job): Promise<JobResult> {
+    // Results already back but not yet delivered free their instances before this request is judged.
+    for (const r of this.runners) r.collect?.();
     const now = this.opts.clock.now();
     const arrival = job.arrival ?? now;
     const tenant = job.tenant;

@@ -89,6 +89,8 @@ export class SequenceScheduler implements Scheduler {
     const c = job.sequence;
     if (!c) return Promise.reject(invalid('this model keeps state across a sequence of requests: give the sequence_id parameter (and sequence_start: true on the first request)'));
     if (job.batchSize !== 1) return Promise.reject(invalid(`${describeSequence(c.id)}: a sequence request carries one row (batch size 1), got ${job.batchSize}`));
+    // As ModelScheduler does: finished batches free their instances before this request is judged.
+    for (const r of this.runners) r.collect?.();
     const now = this.opts.clock.now();
     this.expire(now);
     if (this.opts.maxQueueSize > 0 && this.queue.length >= this.opts.maxQueueSize) {

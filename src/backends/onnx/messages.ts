@@ -1,5 +1,6 @@
 import type { TensorSpec } from '../../core/tensor.js';
 import type { LoadSpec } from '../backend.js';
+import type { MessagePort } from 'node:worker_threads';
 import type { WireTensor } from './convert.js';
 
 /**
@@ -18,7 +19,8 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { kind: 'load'; spec: LoadSpec }
+  /** `results`: where this session's `result` and `run-failed` messages go (OnnxSession.collect reads it). */
+  | { kind: 'load'; spec: LoadSpec; results: MessagePort }
   | { kind: 'run'; id: number; feeds: WireTensor[]; fetches: string[] }
   | { kind: 'release' };
 

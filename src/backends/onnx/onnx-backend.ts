@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker, receiveMessageOnPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { Backend, BackendSession, LoadSpec, RunOptions, RunTiming } from '../backend.js';
 import { type Tensor, type TensorSpec, dataByteLength } from '../../core/tensor.js';
@@ -61,10 +61,12 @@ export class OnnxBackend implements Backend {
     const fileBytes = spec.bytes?.byteLength ?? (await stat(spec.path)).size;
     const { worker, bytes: workerBytes } = await this.spares.take();
     const rssBefore = process.memoryUsage.rss();
-    const message: ToWorker = { kind: 'load', spec };
-    worker.postMessage(message);
+    const results = new MessageChannel();
+    const message: ToWorker = { kind: 'load', spec, results: results.port2 };
+    worker.postMessage(message, [results.port2]);
     const first = await nextMessage(worker);
     if (first.kind !== 'loaded') {
+      results.port1.close();
       // A worker that refused the model is still a good worker.
       if (first.kind !== 'load-failed' || !this.spares.keep(worker)) await worker.terminate();
       const why = first.kind === 'load-failed' || first.kind === 'gone' ? first.message : `unexpected ${first.kind}`;
@@ -72,7 +74,7 @@ export class OnnxBackend implements Backend {
     }
     const footprint = workerBytes + Math.max(fileBytes, process.memoryUsage.rss() - rssBefore);
     const inline = fileBytes <= MAX_INLINE_MODEL_BYTES ? spec : undefined;
-    return new OnnxSession(worker, first.inputs, first.outputs, footprint, inline, this.placement, (w) => this.spares.keep(w));
+    return new OnnxSession(worker, results.port1, first.inputs, first.outputs, footprint, inline, this.placement, (w) => this.spares.keep(w));
   }
 
   /** Starts spare worker threads until enough wait. */
@@ -126,6 +128,8 @@ class OnnxSession implements BackendSession {
     // A worker that dies takes its batch with it; fail what it held rather than hang.
     error: (e: Error) => this.failAll(`the session's worker thread failed: ${e.message}`),
     exit: () => {
+      this.collect();
+      this.results.close();
       this.failAll('the session was unloaded');
       this.handedBack?.();
     },
@@ -133,6 +137,8 @@ class OnnxSession implements BackendSession {
 
   constructor(
     private readonly worker: Worker,
+    /** Where the worker posts this session's results (see collect). */
+    private readonly results: MessagePort,
     readonly inputs: TensorSpec[],
     readonly outputs: TensorSpec[],
     readonly footprintBytes: number,
@@ -143,6 +149,9 @@ class OnnxSession implements BackendSession {
     private readonly handBack: (worker: Worker) => boolean,
   ) {
     this.inlineAllowed = inlineSource !== undefined;
+    results.on('message', this.listeners.message);
+    // The worker, ref'd while it holds a session, is what keeps the process alive for it.
+    results.unref();
     worker.on('message', this.listeners.message);
     worker.on('error', this.listeners.error);
     worker.on('exit', this.listeners.exit);
@@ -164,6 +173,15 @@ class OnnxSession implements BackendSession {
     }
     this.placed.worker++;
     return this.runOnWorker(inputs, outputNames, size, opts?.inputsMovable === true ? 'move' : 'copy', opts?.timing, calledAt);
+  }
+
+  /**
+   * Delivers the results the worker has already posted. A busy event loop reaches the port's
+   * messages only once per turn, among every socket that turn serves; a scheduler that asks here
+   * as each request arrives hands the instance its next batch that much sooner.
+   */
+  collect(): void {
+    for (let m = receiveMessageOnPort(this.results); m; m = receiveMessageOnPort(this.results)) this.onMessage(m.message as FromWorker);
   }
 
   unload(): Promise<void> {
@@ -281,6 +299,10 @@ class OnnxSession implements BackendSession {
         return;
       case 'released':
         // Its session is gone, so nothing more comes from it for this one: the next load may have it.
+        // Its results were all posted before this message; they wait on the port, if anywhere.
+        this.collect();
+        this.results.off('message', this.listeners.message);
+        this.results.close();
         if (this.handBack(this.worker)) {
           this.worker.off('message', this.listeners.message);
           this.worker.off('error', this.listeners.error);

@@ -5,7 +5,7 @@
  */
 import { readlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { TensorSpec } from '../../core/tensor.js';
 import { type WireTensor, dataTypeFromOrt, transferList } from './convert.js';
@@ -15,6 +15,9 @@ import { type FromWorker, type ToWorker, type WorkerInit, SESSION_THREAD_NAME } 
 const port = parentPort!;
 const init = workerData as WorkerInit;
 const send = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+/** The held session's results go to a port of their own, which the event loop may read out of turn (OnnxSession.collect). */
+let results: MessagePort | undefined;
+const answer = (m: FromWorker, transfer: ArrayBuffer[] = []) => (results ?? port).postMessage(m, transfer);
 
 function specsOf(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorSpec[] {
   return meta.map((m) => {
@@ -92,17 +95,24 @@ yieldToEventLoop(init.niceness);
 port.on('message', (m: ToWorker) => {
   switch (m.kind) {
     case 'load':
+      results?.close();
+      results = m.results;
       void load(m.spec);
       return;
     case 'release': {
       const held = session;
       session = undefined;
-      void (held ? held.release() : Promise.resolve()).catch(() => undefined).finally(() => send({ kind: 'released' }));
+      void (held ? held.release() : Promise.resolve()).catch(() => undefined).finally(() => {
+        // Every result was posted before this, so the event loop finds them all on its port when 'released' arrives.
+        results?.close();
+        results = undefined;
+        send({ kind: 'released' });
+      });
       return;
     }
     case 'run':
       if (session) void run(session, m.id, m.feeds, m.fetches);
-      else send({ kind: 'run-failed', id: m.id, message: 'no session is loaded' });
+      else answer({ kind: 'run-failed', id: m.id, message: 'no session is loaded' });
       return;
   }
 });
@@ -122,9 +132,9 @@ async function run(session: ort.InferenceSession, id: number, feeds: WireTensor[
       if (!t) throw new Error(`onnxruntime returned no output '${name}'`);
       return { name, type: t.type, dims: t.dims.map(Number), data: t.data as WireTensor['data'] };
     });
-    send({ kind: 'result', id, outputs, computeMs, startedAt: performance.timeOrigin + start }, transferList(outputs));
+    answer({ kind: 'result', id, outputs, computeMs, startedAt: performance.timeOrigin + start }, transferList(outputs));
   } catch (e) {
-    send({ kind: 'run-failed', id, message: (e as Error).message });
+    answer({ kind: 'run-failed', id, message: (e as Error).message });
   }
 }
 

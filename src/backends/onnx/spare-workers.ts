@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.js';
 
 /**
@@ -146,12 +146,14 @@ export class SpareWorkers {
 
 /** Makes and drops a session of TINY_MODEL; a failure only means a model's footprint may carry the one-off cost. */
 async function warmRuntime(worker: Worker): Promise<void> {
-  const load: ToWorker = { kind: 'load', spec: { path: '(built-in)', bytes: TINY_MODEL, intraOpThreads: 1, interOpThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' } };
-  worker.postMessage(load);
+  const results = new MessageChannel();
+  const load: ToWorker = { kind: 'load', spec: { path: '(built-in)', bytes: TINY_MODEL, intraOpThreads: 1, interOpThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' }, results: results.port2 };
+  worker.postMessage(load, [results.port2]);
   await nextMessage(worker);
   const release: ToWorker = { kind: 'release' };
   worker.postMessage(release);
   await nextMessage(worker);
+  results.port1.close();
 }
 
 /** The worker's next message, or why there will be none (it failed or exited). */
