@@ -1,8 +1,9 @@
 /**
  * The nodes' event loops. A shoal node does its HTTP, decoding and encoding on one thread, and
- * the scheduler hears that a batch has finished only when that thread reads the worker's
- * message: so a request waits for the loop twice, on arrival and on its answer, and an instance
- * stays taken until the loop has seen its batch finish. The loop serves one piece of work at a
+ * the scheduler hears that a batch has finished when that thread reads the worker's message (or
+ * collects it as a request for the model arrives: ModelQueue): so a request waits for the loop
+ * twice, on arrival and on its answer, and an instance stays taken until the scheduler has seen
+ * its batch finish. The loop serves one piece of work at a
  * time in the order it came (libuv's poll phase hands ready events over in turn), and each
  * piece's length is known when it comes, so a loop is only the time it is next free.
  *

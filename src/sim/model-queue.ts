@@ -87,6 +87,8 @@ export class ModelQueue {
   private readonly answerStep: Float64Array;
   /** Per instance: when its last batch finished computing (its threads went to sleep then). */
   private readonly idleSince: Float64Array;
+  /** Per instance: when the loop gets to the message that its batch is done; NaN once the batch is seen done. */
+  private readonly doneAt: Float64Array;
 
   constructor(
     private readonly engine: Engine,
@@ -101,6 +103,7 @@ export class ModelQueue {
     this.running = this.slots.busy.map(() => undefined);
     this.answerStep = new Float64Array(cost.instances);
     this.idleSince = new Float64Array(cost.instances).fill(-Infinity);
+    this.doneAt = new Float64Array(cost.instances).fill(NaN);
     this.batching = batchingConfig(cost);
     this.rules = queueRules(cost);
     // Seeded from the cost model, as a warmed-up live profile would be; it keeps learning as live.
@@ -114,6 +117,7 @@ export class ModelQueue {
   }
 
   arrive(r: SimRequest, now: number): void {
+    this.collect(now);
     const p = r.params;
     const a = admit(admissionView(this.queue, this.slots, this.batching, this.lateness.marginMs(now)), {
       arrival: r.arrival, batchSize: r.batchSize,
@@ -141,19 +145,38 @@ export class ModelQueue {
     this.idleSince[instance] = now;
     const at = this.engine.loopAnswers(this.node, this.modelIx, now, this.running[instance]!.length);
     this.answerStep[instance] = this.engine.answerStep;
-    if (at === now) this.batchDone(instance, now);
+    this.doneAt[instance] = at;
+    if (at === now) this.seeDone(instance, now, now);
     else this.engine.schedule(at, EVENT.batchDone, this.node, this.modelIx, instance);
   }
 
-  /** As live: the batch's time as the loop saw it feeds the profile, the instance is free, and the answers are encoded one by one. */
+  /** The loop got to the worker's message, unless an arrival collected it first (then this is stale). */
   batchDone(instance: number, now: number): void {
+    if (this.doneAt[instance] === now) this.seeDone(instance, now, now);
+  }
+
+  /**
+   * As live, an arrival first collects the batches whose workers have posted their results
+   * (ModelScheduler.submit, BackendSession.collect): each is seen done now, not when the loop
+   * would have reached its message, though its answers still leave when the loop gets to them.
+   */
+  private collect(now: number): void {
+    for (let i = 0; i < this.doneAt.length; i++) {
+      const at = this.doneAt[i]!;
+      if (at > now) this.seeDone(i, now, at);
+    }
+  }
+
+  /** As live: the batch's time as the scheduler saw it feeds the profile, the instance is free, and the answers are encoded one by one from `answersFrom`. */
+  private seeDone(instance: number, now: number, answersFrom: number): void {
+    this.doneAt[instance] = NaN;
     const batch = this.running[instance]!;
     const started = this.slots.running[instance]!;
     this.profile.observe(started.rows, now - started.startedAt, now);
     recordLateness(this.lateness, batch, now);
     this.engine.ran(this.node, started.startedAt, now);
     const step = this.answerStep[instance]!;
-    for (let k = 0; k < batch.length; k++) this.settle(batch[k]!, now + (k + 1) * step);
+    for (let k = 0; k < batch.length; k++) this.settle(batch[k]!, answersFrom + (k + 1) * step);
     this.running[instance] = undefined;
     finish(this.slots, instance);
     this.runningRequests -= batch.length;

@@ -51,6 +51,18 @@ describe('the event loop', () => {
     expect(answered.get(1)).toBeCloseTo(2.5, 9);
   });
 
+  it('frees the instance when an arrival collects its finished batch, as live, though the answer still waits for the loop', () => {
+    // The first batch finishes at 1.5; the loop has the second and third arrivals to read until 3,
+    // and only then would it reach the worker's message. The second's arrival ends at 2 and, as
+    // ModelScheduler.submit does, collects the finished batch first: it is dispatched at 2, not
+    // 3. The first's answer still leaves when the loop gets to it, at 3.
+    const arrivals = [{ atMs: 0, model: 'm' }, { atMs: 0.9, model: 'm' }, { atMs: 0.95, model: 'm' }];
+    const { dispatched, answered } = run(arrivals, loop({ requestMs: 1 }), [model({ latency: [{ batchSize: 1, ms: 0.5 }] })]);
+    expect(dispatched.get(1)).toBeCloseTo(2, 9);
+    expect(answered.get(0)).toBeCloseTo(3, 9);
+    expect(dispatched.get(2)).toBeCloseTo(3, 9);
+  });
+
   it('adds the wire to every answer without occupying anything', () => {
     const { r } = run([{ atMs: 0, model: 'm' }, { atMs: 0, model: 'm' }], loop({ wire: { ms: 3 } }));
     // Compute 1 ms each, one after the other; the wire adds 3 ms to both.
