@@ -7,14 +7,19 @@
  *   --no-write                leave BENCHMARKS.md alone
  *   --write                   write BENCHMARKS.md even with --quick
  *   --overload-seconds N      length of issue 3's overload run (default 60; 3 with --quick)
+ *
+ * SHOAL_BENCH_SERVER_CPUS=0 taskset -c 1 npm run bench … runs the servers on CPU 0 and this process
+ * (the load generator, and onnxruntime-node direct) on CPU 1: figures without the generator's
+ * share of the server's cores. Its sections are written beside the shared-core ones (NAME-split-cpus).
  */
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runIssue2 } from './issue2/index.js';
 import { FULL_OVERLOAD_S, runIssue3 } from './issue3/index.js';
 import { runIssue4 } from './issue4/index.js';
 import { writeSection } from './lib/markdown.js';
-import { repoRoot } from './lib/process.js';
+import { SERVER_CPUS_ENV, cpusAllowed, repoRoot, serverCpus } from './lib/process.js';
 import type { SectionContext } from './section.js';
 
 const SECTIONS: Record<string, (ctx: SectionContext) => Promise<string>> = {
@@ -38,11 +43,30 @@ const { values: args } = parseArgs({
 const quick = args.quick === true;
 const write = args.write === true || (!quick && args['no-write'] !== true);
 
+/**
+ * With the servers on CPUs of their own, this process (the load generator, and onnxruntime-node
+ * direct, whose threads stand for the server's) must have as many, or "same threads" compares
+ * unlike with unlike: the servers size their instances from the CPUs they see, the bench from its own.
+ */
+function checkSplit(): void {
+  const list = serverCpus();
+  if (list === undefined) return;
+  const count = list.split(',').reduce((n, part) => {
+    const [a, b] = part.split('-').map(Number);
+    return n + (b === undefined ? 1 : b - a! + 1);
+  }, 0);
+  if (count !== os.availableParallelism()) {
+    throw new Error(`${SERVER_CPUS_ENV}=${list} gives the servers ${count} CPUs, and this process has ${os.availableParallelism()}: start it under taskset -c with as many others`);
+  }
+}
+
 /** How this run was started, as someone would retype it. */
 function command(): string {
   const rest = argv.join(' ');
-  if (process.env.npm_lifecycle_event === 'bench') return rest ? `npm run bench -- ${rest}` : 'npm run bench';
-  return `node ${path.relative(repoRoot(), process.argv[1] ?? 'dist/bench/run.js')}${rest ? ` ${rest}` : ''}`;
+  const split = serverCpus();
+  const placed = split === undefined ? '' : `${SERVER_CPUS_ENV}=${split} taskset -c ${cpusAllowed() ?? '?'} `;
+  if (process.env.npm_lifecycle_event === 'bench') return `${placed}${rest ? `npm run bench -- ${rest}` : 'npm run bench'}`;
+  return `${placed}node ${path.relative(repoRoot(), process.argv[1] ?? 'dist/bench/run.js')}${rest ? ` ${rest}` : ''}`;
 }
 
 function chosen(): string[] {
@@ -63,6 +87,7 @@ function overloadSeconds(): number {
 
 async function main(): Promise<void> {
   const names = chosen();
+  checkSplit();
   const ctx: SectionContext = { quick, command: command(), overloadS: overloadSeconds(), say: (line) => process.stderr.write(`${line}\n`) };
   const file = path.join(repoRoot(), 'BENCHMARKS.md');
   const failed: string[] = [];
@@ -73,8 +98,10 @@ async function main(): Promise<void> {
       const section = await SECTIONS[name]!(ctx);
       console.log(`\n${section}\n`);
       if (write) {
-        writeSection(file, name, section);
-        ctx.say(`updated the ${name} section of ${path.relative(process.cwd(), file) || file}`);
+        // Figures with the servers on CPUs of their own sit beside the shared-core ones, not over them.
+        const marker = serverCpus() === undefined ? name : `${name}-split-cpus`;
+        writeSection(file, marker, section);
+        ctx.say(`updated the ${marker} section of ${path.relative(process.cwd(), file) || file}`);
       }
     } catch (err) {
       // One section failing must not cost the others' figures; its old section stays as it was.

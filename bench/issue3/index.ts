@@ -2,7 +2,7 @@
  * Issue 3's section, against two shoal servers from the same build: dynamic batching off and on.
  */
 import path from 'node:path';
-import { resultsDir, startBareRefuser, startShoal, type RunningServer } from '../lib/process.js';
+import { resultsDir, serverCpus, startBareRefuser, startShoal, type RunningServer } from '../lib/process.js';
 import type { SectionContext } from '../section.js';
 import { endpoint, fetchMaxBatchSize } from '../../src/bench/target.js';
 import { BATCHING_TARGET, searchRate, type SearchSettings } from './batching.js';
@@ -30,6 +30,9 @@ export async function runIssue3(ctx: SectionContext): Promise<string> {
   const search: SearchSettings = { pointS, warmupS, maxTrials: ctx.quick ? 2 : 9, hintS: ctx.quick ? 0.5 : 2 };
   const report: Issue3Report = { date: new Date(), quick: ctx.quick, command: ctx.command, pointS, warmupS, batching: [], fullOverloadS: FULL_OVERLOAD_S };
   const servers: RunningServer[] = [];
+  // The ceilings divide the machine's cores between the server and the generator; with the
+  // servers on CPUs of their own (SHOAL_BENCH_SERVER_CPUS) they share none, and the sums do not apply.
+  const shared = serverCpus() === undefined;
   try {
     const off = await startShoal(repos.off, { log: 'shoal-batching-off.log' });
     servers.push(off);
@@ -43,7 +46,7 @@ export async function runIssue3(ctx: SectionContext): Promise<string> {
         entry.off = await searchRate(off.url, m, false, search, ctx.say);
         entry.on = await searchRate(on.url, m, true, search, ctx.say);
         const [offBest, onBest] = [entry.off.best, entry.on.best];
-        if (offBest !== undefined && (onBest ?? 0) < BATCHING_TARGET * offBest) {
+        if (shared && offBest !== undefined && (onBest ?? 0) < BATCHING_TARGET * offBest) {
           ctx.say(`  ${m.model}: target not met; what a request costs with no inference, for the ceiling…`);
           const maxBatch = await fetchMaxBatchSize(endpoint(on.url), m.model);
           const ceiling = maxBatch !== undefined && maxBatch > 0
@@ -61,7 +64,7 @@ export async function runIssue3(ctx: SectionContext): Promise<string> {
     try {
       report.cnn = await cnnCeiling(on.url, on.pid, repos.on, { pointS, warmupS });
       const c = report.cnn;
-      if (c.ratio < ENGINE_TARGET) {
+      if (shared && c.ratio < ENGINE_TARGET) {
         const bound = await explanation(ctx, () => engineCeiling(on.url, on.pid, { batch: c.saturated.batch, requestsPerS: c.saturated.stats.throughputPerS }, c.best.inferencesPerS, { seconds: pointS, warmupS }, () => startBareRefuser(on.url)));
         if (bound) report.cnnBound = bound;
       }
@@ -77,7 +80,7 @@ export async function runIssue3(ctx: SectionContext): Promise<string> {
       const o = await overload(fresh.url, fresh.pid, OVERLOAD_MODEL, { durationS: ctx.overloadS, pointS, warmupS }, ctx.say);
       report.overload = o;
       const best = bestGoodputPoint(o);
-      if (o.goodputRatio < OVERLOAD.goodputTarget && best?.stats && best.threads) {
+      if (shared && o.goodputRatio < OVERLOAD.goodputTarget && best?.stats && best.threads) {
         ctx.say('  overload: what a refusal costs, for the ceiling…');
         const maxBatch = await fetchMaxBatchSize(endpoint(fresh.url), OVERLOAD_MODEL.model);
         const at = { cores: best.threads.reduce((n, g) => n + g.running, 0), sentPerS: best.stats.sentRatePerS, answeredPerS: best.stats.throughputPerS, goodputPerS: best.stats.goodputPerS ?? 0 };

@@ -2,6 +2,7 @@
  * Issue 3's section: batching off vs on, the CNN against the engine, and overload.
  */
 import { mib, ms, perS, ratio, sectionHead, table, yes } from '../lib/markdown.js';
+import { cpusAllowed, serverCpus } from '../lib/process.js';
 import { describeShares, type ThreadGroupShare } from '../lib/threads.js';
 import { describeSplit } from '../lib/compute-split.js';
 import { BATCHING_TARGET, HINT_CLIENTS, MARGIN, P99_OBJECTIVE_MS, SEARCH_RESOLUTION, type BatchingResult } from './batching.js';
@@ -106,7 +107,9 @@ function cnnLines(r: Issue3Report, v: ReturnType<typeof verdicts>): string[] {
     `Saturated throughput through shoal ÷ ort-direct at its best batch size: **${ratio(c.ratio)}**; target ≥ ${ENGINE_TARGET}; met: **${yes(v.cnn)}**.`,
     '',
     ...(c.trouble ? [`Errors: ${c.trouble}`, ''] : []),
-    'The load generator shares the machine\'s cores with the server, as any client on the same host would; ort-direct runs alone.',
+    serverCpus() === undefined
+      ? 'The load generator shares the machine\'s cores with the server, as any client on the same host would; ort-direct runs alone.'
+      : `The servers ran on CPUs ${serverCpus()} and the load generator on others (CPUs ${cpusAllowed() ?? '?'}), as many, where ort-direct also ran, alone.`,
     '',
     ...threadLines(`Where the cores went during the saturated load (${c.saturated.clients} clients, ${c.saturated.batch} images per request)`, c.saturated.threads),
     ...(r.cnnBound ? [

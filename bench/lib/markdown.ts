@@ -4,11 +4,14 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { cpusAllowed, serverCpus } from './process.js';
 
 export function machine(): string {
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
   const gib = (os.totalmem() / 2 ** 30).toFixed(1);
-  return `${cpu}, ${os.cpus().length} cores, ${gib} GiB memory, ${os.type()} ${os.release()} ${os.arch()}, Node ${process.version}`;
+  const split = serverCpus();
+  const placed = split === undefined ? '' : `; servers on CPUs ${split}, the load generator and onnxruntime-node direct on CPUs ${cpusAllowed() ?? '(unknown)'}`;
+  return `${cpu}, ${os.cpus().length} cores, ${gib} GiB memory, ${os.type()} ${os.release()} ${os.arch()}, Node ${process.version}${placed}`;
 }
 
 export const markers = (name: string): { start: string; end: string } => ({

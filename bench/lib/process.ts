@@ -32,6 +32,32 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/**
+ * On a machine with cores to spare, the servers under test can run on CPUs of their own, apart
+ * from the load generator (this process, which also runs onnxruntime-node direct): set this to a
+ * CPU list as `taskset -c` takes it ("0-1"), and start the bench itself under `taskset -c` on
+ * other CPUs. On 2 cores the generator and the server share them, and every figure carries the
+ * generator's cost; this is how to measure without it.
+ */
+export const SERVER_CPUS_ENV = 'SHOAL_BENCH_SERVER_CPUS';
+
+/** The CPU list servers are pinned to, or undefined; a malformed list is an error, not ignored. */
+export function serverCpus(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const list = env[SERVER_CPUS_ENV]?.trim();
+  if (!list) return undefined;
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(list)) throw new Error(`${SERVER_CPUS_ENV}=${JSON.stringify(list)}: give CPUs as taskset -c takes them, such as 0-1 or 0,2`);
+  return list;
+}
+
+/** The CPUs a process may run on, as Linux lists them (/proc/PID/status), or undefined where that cannot be read. */
+export function cpusAllowed(pid: number | 'self' = 'self'): string | undefined {
+  try {
+    return /^Cpus_allowed_list:\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
 export interface RunningServer {
   url: string;
   pid: number;
@@ -54,11 +80,13 @@ export async function spawnServer(opts: SpawnOptions): Promise<RunningServer> {
   const port = await freePort(host);
   const url = `http://${host}:${port}`;
   mkdirSync(path.dirname(opts.logFile), { recursive: true });
+  const cpus = serverCpus();
+  const args = opts.args.map((a) => a.replace('{port}', String(port)));
   const fd = openSync(opts.logFile, 'w');
-  const child = spawn(process.execPath, opts.args.map((a) => a.replace('{port}', String(port))), {
-    cwd: repoRoot(),
-    stdio: ['ignore', fd, fd],
-  });
+  // taskset execs node in its own place, so the pid is the server's.
+  const child = cpus === undefined
+    ? spawn(process.execPath, args, { cwd: repoRoot(), stdio: ['ignore', fd, fd] })
+    : spawn('taskset', ['-c', cpus, process.execPath, ...args], { cwd: repoRoot(), stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let gone = false;
