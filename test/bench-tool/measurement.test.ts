@@ -6,6 +6,7 @@
  * Tolerances are wide on purpose (the suite runs on a loaded 2-core machine, where a timer
  * can fire tens of ms late); the effects checked are hundreds of ms, far outside them.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBench, type BenchOptions } from '../../src/bench/runner.js';
 import { workloadArrivals, type Arrival } from '../../src/bench/workload.js';
@@ -103,20 +104,27 @@ describe('trace replay', () => {
     const rows: Arrival[] = [];
     for (let i = 0, t = 0; i < 60; i++, t += (i * 7919) % 41) rows.push({ atMs: t, model: i % 3 ? 'toy' : 'other', deadlineMs: i % 2 ? 1000 : 0.001 });
     let origin = 0;
+    // The fake server answers on this same event loop, so a stall of it between a send and the
+    // server's handler delays the arrival without being the generator's lateness: it is measured.
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
     const report = await runBench(options(server.url, { mode: 'trace', trace: rows, warmupS: 0, onPointStart: (ms) => (origin = ms) }));
+    loopDelay.disable();
+    const stallMs = loopDelay.max / 1e6;
     const s = report.points[0]!.stats;
     expect(report.target.models.map((m) => m.name).sort()).toEqual(['other', 'toy']);
     expect(s.ok).toBe(rows.length);
     expect(s.goodFraction).toBe(rows.filter((r) => r.deadlineMs === 1000).length / rows.length);
 
     // Arrival at the server against the trace's time: the median within 10 ms; and no request
-    // later than the generator itself reports (+ 5 ms for the hop), so lateness is never hidden.
+    // later than the generator itself reports (+ 5 ms for the hop, + the loop's longest stall), so
+    // lateness is never hidden.
     // When it reports keeping up, every request arrived within 30 ms of its row's time.
     const seen = server.arrivals.filter((a) => a >= origin).map((a) => a - origin).sort((a, b) => a - b);
     expect(seen.length).toBe(rows.length);
     const offsets = seen.map((a, i) => a - rows[i]!.atMs);
     expect(Math.abs(percentile(offsets, 50))).toBeLessThan(10);
-    expect(Math.max(...offsets)).toBeLessThan(s.sendLatenessMs.max + 5);
+    expect(Math.max(...offsets)).toBeLessThan(s.sendLatenessMs.max + 5 + stallMs);
     if (s.generatorKeptUp) expect(Math.max(...offsets.map(Math.abs))).toBeLessThan(30);
   });
 });
