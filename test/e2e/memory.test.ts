@@ -101,10 +101,16 @@ describe('a repository larger than the memory budget (on-demand mode)', () => {
       expect(a.body.outputs![0]!.data[0]).toBeCloseTo(sizedAnswer(tag, row), 3);
     }
     expect(server.logs.filter((l) => l.msg === 'model loaded' && l.model === cold).length).toBe(before + 1);
-    // Every one of them waited for that load: six misses, one load; the next request is a hit.
-    expect(await lookups(cold, 'miss')).toBe(missesBefore + 6);
+    // One load for all six: those that came while it ran waited for it (misses; at least two, or
+    // nothing was shared), any that came after found the model loaded (hits: on a busy machine the
+    // six do not all arrive within the load; in CI once, four did).
+    const misses = (await lookups(cold, 'miss')) - missesBefore;
+    const hits = (await lookups(cold, 'hit')) - hitsBefore;
+    expect(misses).toBeGreaterThanOrEqual(2);
+    expect(misses + hits).toBe(6);
+    // The next request is a hit.
     expect((await infer(cold, row)).status).toBe(200);
-    expect(await lookups(cold, 'hit')).toBe(hitsBefore + 1);
+    expect(await lookups(cold, 'hit')).toBe(hitsBefore + hits + 1);
   }, 30_000);
 
   it('refuses with a 503 naming the model when the load cannot fit the request deadline', async () => {
