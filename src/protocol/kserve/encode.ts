@@ -3,8 +3,8 @@
  * data for the outputs the client asked to get as binary.
  *
  * This is the hot path of every request, so the JSON is written as text directly rather than
- * built as objects for JSON.stringify: a tensor's `data` array comes from one `join` over its
- * typed array, with no per-element allocation for the numeric types.
+ * built as objects for JSON.stringify: a tensor's `data` array is one `join` over its typed
+ * array for integers, one JSON.stringify over a plain copy for floats (floatsJson says why).
  */
 import { type DataType, type TensorData, byteSize, halfToNumber } from '../../core/datatype.js';
 import { ShoalError, invalid } from '../../core/errors.js';
@@ -43,7 +43,7 @@ export function encodeInferResponse(resp: InferResponse, request: InferRequest):
       binary.push(t.data);
       binaryBytes += size;
     } else {
-      head += `,"data":[${jsonData(t)}]}`;
+      head += `,"data":${jsonData(t)}}`;
     }
   }
   head += ']}';
@@ -86,11 +86,11 @@ function checkConsistent(t: Tensor): void {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The comma-separated elements of a tensor's JSON `data` array (without brackets). */
+/** A tensor's JSON `data` array. */
 function jsonData(t: Tensor): string {
   const data = t.data;
   if (isBytes(data)) {
-    let s = '';
+    let s = '[';
     for (let i = 0; i < data.length; i++) {
       let text: string;
       try {
@@ -101,47 +101,55 @@ function jsonData(t: Tensor): string {
       }
       s += (i > 0 ? ',' : '') + JSON.stringify(text);
     }
-    return s;
+    return `${s}]`;
   }
   const dt: DataType = t.datatype;
   switch (dt) {
     case 'FP32':
-    case 'FP64': {
-      // Each float32 is written as the double it widens to: longer than the shortest form,
-      // but exact, and free of a per-element formatting step.
-      const s = data.join(',');
-      // Only NaN and Infinity put an N or I in the text; JSON cannot carry them, so they become null.
-      // join also writes -0 as 0; the slow path keeps its sign.
-      const floats = data as Float32Array | Float64Array;
-      return s.includes('N') || s.includes('I') || hasNegativeZero(floats) ? finiteOrNull(floats, (v) => v) : s;
-    }
+    case 'FP64':
+      return floatsJson(data as Float32Array | Float64Array);
     case 'FP16':
-      return finiteOrNull(data as Uint16Array, halfToNumber);
+      return floatsJson(data as Uint16Array, halfToNumber);
     case 'BOOL': {
-      let s = '';
+      let s = '[';
       for (let i = 0; i < data.length; i++) s += (i > 0 ? (data[i] ? ',true' : ',false') : (data[i] ? 'true' : 'false'));
-      return s;
+      return `${s}]`;
     }
     default:
       // Integers, the 64-bit ones included: joining a BigInt64Array writes its exact digits.
-      return data.join(',');
+      return `[${data.join(',')}]`;
   }
 }
 
-function hasNegativeZero(data: Float32Array | Float64Array): boolean {
-  for (let i = 0; i < data.length; i++) if (data[i] === 0 && 1 / data[i]! < 0) return true;
-  return false;
-}
-
-function finiteOrNull<A extends Float32Array | Float64Array | Uint16Array>(data: A, toNumber: (v: number) => number): string {
-  let s = '';
+/**
+ * Floats are written by JSON.stringify over a plain array, not by join or String(): V8 keeps
+ * the text of every float it formats those ways in its number-to-string cache, which it
+ * allocates in the old generation. A 1024-float answer so left about 39 KB there, and at
+ * 650 answers a second the server ran a full collection every 4 seconds, each one a burst of
+ * late answers (issue 6's notes). JSON.stringify writes each double straight into its output,
+ * in the same shortest form (a float32 as the double it widens to), and NaN and Infinity as
+ * null, which is all JSON can carry.
+ */
+function floatsJson(data: Float32Array | Float64Array | Uint16Array, toNumber?: (v: number) => number): string {
+  const values = new Array<number>(data.length);
+  let negativeZero = false;
   for (let i = 0; i < data.length; i++) {
-    const v = toNumber(data[i]!);
-    if (i > 0) s += ',';
-    // String(-0) is "0": write the sign, so that JSON answers stay bit-exact.
-    s += Number.isFinite(v) ? (v === 0 && 1 / v < 0 ? '-0' : String(v)) : 'null';
+    const v = toNumber ? toNumber(data[i]!) : data[i]!;
+    values[i] = v;
+    if (v === 0 && 1 / v < 0) negativeZero = true;
   }
-  return s;
+  return negativeZero ? withNegativeZeros(values) : JSON.stringify(values);
+}
+
+/** JSON.stringify writes -0 as 0: write its sign, so that JSON answers stay bit-exact. */
+function withNegativeZeros(values: number[]): string {
+  let s = '[';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (i > 0) s += ',';
+    s += v === 0 && 1 / v < 0 ? '-0' : JSON.stringify(v);
+  }
+  return `${s}]`;
 }
 
 /**
