@@ -7,11 +7,12 @@
  *  1. `shoal profile` (measureProfile) times each model's batches alone, with no server running:
  *     back to back, after the instance sat idle (waking its threads costs), and beside a core
  *     that another process keeps busy (the contended point: the loop's share of the cores).
- *  2. A shoal server is started. Four calibration runs measure what the profile cannot see, the
- *     server around the models and the machine (src/sim/calibrate.ts says how each figure is
- *     used): a saturating closed loop (the capacity C), one client back to back (the round
- *     trip's parts, nothing queued), a light open loop (how late the load generator sends), and
- *     Poisson arrivals at half the rate to be predicted (the event loop's CPU per request).
+ *  2. A shoal server is started and warmed up (5 s at 16 clients, so that V8 has optimized its
+ *     code). Four calibration runs measure what the profile cannot see, the server around the
+ *     models and the machine (src/sim/calibrate.ts says how each figure is used): a saturating
+ *     closed loop (the capacity C), one client back to back (the round trip's parts, nothing
+ *     queued), a light open loop (how late the load generator sends), and Poisson arrivals at
+ *     half the rate to be predicted (with the saturating run, the event loop's CPU per request).
  *  3. The measured run: Poisson arrivals over the two models at `--load` × C, twice, so that
  *     the report shows how far the real system repeats itself.
  *  4. The simulation of step 3's workload with the calibrated profile, compared with the first
@@ -28,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { substream } from '../src/bench/random.js';
 import { runBench, type BenchOptions, type BenchReport } from '../src/bench/runner.js';
 import { writeExampleRepository } from '../src/onnx/examples.js';
-import { calibrateNode, clientStallsFrom, stallsFrom, tailFloorMs, tailFrom, type NodeMeasurements } from '../src/sim/calibrate.js';
+import { calibrateNode, clientStallsFrom, loopMsAt, stallsFrom, tailFloorMs, tailFrom, type NodeMeasurements } from '../src/sim/calibrate.js';
 import type { ModelCost, ProfileFile, Tail } from '../src/sim/cost-model.js';
 import { measureProfile } from '../src/sim/measure.js';
 import type { LoopProbeRecord } from '../src/sim/loop-probe.js';
@@ -58,6 +59,8 @@ const say = (line: string): void => void process.stderr.write(`${line}\n`);
 const DIM = 16;
 /** USER_HZ: the unit of /proc's CPU times, 100 on Linux everywhere it matters. */
 const TICK_MS = 10;
+/** Seconds of load before calibration, unmeasured. */
+const WARM_UP_S = 5;
 
 const benchOptions = (url: string, o: Partial<BenchOptions>): BenchOptions => ({
   url, models, popularity: { kind: 'uniform' }, mode: 'rate', arrival: 'poisson', cv: 1, levels: [], durationS, warmupS,
@@ -226,7 +229,10 @@ let half: Measured;
 const real: Measured[] = [];
 let rate: number;
 try {
-  say('2. calibration: a saturating closed loop (16 clients), one client back to back, a light open loop, half the rate to predict');
+  say('2. calibration: a warm-up, then a saturating closed loop (16 clients), one client back to back, a light open loop, half the rate to predict');
+  // A fresh server runs code V8 has not yet optimized: measured here, its first 5 s at 16 clients took 0.69 to 0.87 ms of loop
+  // CPU per request and the next 0.51 to 0.53, so calibrating on it overstated the loop's costs and understated the capacity.
+  await runBench(benchOptions(server.url, { mode: 'concurrency', levels: [16], durationS: WARM_UP_S, warmupS: 0 }));
   saturated = await calibrating('saturated', () => measured(server.url, server.pid, { mode: 'concurrency', levels: [16], durationS: 5, warmupS: 1 }, undefined, true));
   single = await calibrating('one client', () => measured(server.url, server.pid, { mode: 'concurrency', levels: [1], durationS: 5, warmupS: 1 }, undefined, true));
   const capacity = stats(saturated).throughputPerS;
@@ -243,6 +249,12 @@ try {
   await server.stop();
 }
 
+/** The half-rate and saturating runs' loop CPU per request, each at the rate it answered. */
+function loopRuns(): [{ rate: number; ms: number }, { rate: number; ms: number }] {
+  const at = (m: Measured, other: Measured) => ({ rate: stats(m).throughputPerS, ms: m.loopMs ?? other.loopMs ?? Infinity });
+  return [at(half, saturated), at(saturated, half)];
+}
+
 // What the profile cannot see, from the calibration runs (never from the runs being compared).
 const calibration: NodeMeasurements = {
   roundTrip: stats(single).percentiles.map((p) => ({ q: p.q / 100, ms: p.ms })),
@@ -252,9 +264,8 @@ const calibration: NodeMeasurements = {
   ownRequestMs: mean(profile.models.map((m) => m.requestMs ?? 0)),
   ownAnswerMs: mean(profile.models.map((m) => m.answerMs ?? 0)),
   clientMs: single.clientMs ?? 0,
-  // CPU time, not waits (the loop waits for cores the load generator holds). Each run overstates it for the predicted one, in
-  // its own way: at half the rate more requests wake an idle loop, saturated the cores are contended; the smaller is the closer.
-  loopMs: Math.min(half.loopMs ?? Infinity, saturated.loopMs ?? Infinity, 1000 / stats(saturated).throughputPerS),
+  // CPU time, not waits (the loop waits for cores the load generator holds), at the predicted rate from the two runs around it.
+  loopMs: Math.min(loopMsAt(rate, ...loopRuns()), 1000 / stats(saturated).throughputPerS),
   lateness: stats(light).sendLatenessMs,
   // The generator's own stalls, under arrivals like the predicted ones but fewer.
   ...(half.clientStalls ? { clientStalls: half.clientStalls } : {}),
@@ -391,7 +402,7 @@ if (!a['no-write']) {
         `Other work on the machine (not the server, not the bench) kept ${f(calibration.backgroundCores! - (single.clientCpuMs! * rate) / 1000, 2)} of ${calibration.cores} cores busy during calibration and ${real.map((m) => f(m.otherCores, 2)).join(' and ')} during the two measured runs; the bench client shares the machine with the server.` +
           (disturbed.length ? ` Calibration runs run again because other work kept over ${DISTURBED_CORES} cores busy: ${disturbed.join(', ')}.` : ''),
         `Models ${models.join(', ')} (inputs of dimension ${DIM}), Poisson arrivals at ${rate}/s = ${a.load} × the capacity a 16-client closed loop measured (${stats(saturated).throughputPerS.toFixed(0)}/s).`,
-        `Calibrated from separate runs (src/sim/calibrate.ts): event loop ${f(n.requestMs)} ms per arrival, ${f(n.answerMs)} ms per answer and ${f(n.afterMs)} ms after it (${f(calibration.loopMs)} ms of CPU per request: ${f(half.loopMs)} at ${Math.round(rate / 2)}/s and ${f(saturated.loopMs)} saturated, the smaller; the measured runs took ${real.map((m) => f(m.loopMs)).join(' and ')}), plus each model's own decoding and encoding (${profile.models.map((m) => `${m.name} ${f(m.requestMs)} and ${f(m.answerMs)} ms`).join(', ')}); batches the server saw take longer than the profile's p99s: ${calibrated.models.map((m) => `${m.name} ${m.tail ? m.tail.over.map((o) => `${(100 * o.fraction).toFixed(2)}% over ${o.ms} ms`).join(', ') : 'none'}`).join('; ')}; wire median ${f(n.wire?.ms)} ms, p99 ${f(n.wire?.p99Ms)} ms (the client's own ${f(calibration.clientMs)} ms, what of the one-client round trip the loop does not spend, that round trip's spread, the generator's lateness); ${n.cores} cores with ${f(n.background, 2)} busy with other work (the load generator included).`,
+        `Calibrated from separate runs (src/sim/calibrate.ts): event loop ${f(n.requestMs)} ms per arrival, ${f(n.answerMs)} ms per answer and ${f(n.afterMs)} ms after it (${f(calibration.loopMs)} ms of CPU per request at ${rate}/s, through ${f(half.loopMs)} at ${Math.round(rate / 2)}/s and ${f(saturated.loopMs)} saturated at ${stats(saturated).throughputPerS.toFixed(0)}/s, after a ${WARM_UP_S} s warm-up at 16 clients; the measured runs took ${real.map((m) => f(m.loopMs)).join(' and ')}), plus each model's own decoding and encoding (${profile.models.map((m) => `${m.name} ${f(m.requestMs)} and ${f(m.answerMs)} ms`).join(', ')}); batches the server saw take longer than the profile's p99s: ${calibrated.models.map((m) => `${m.name} ${m.tail ? m.tail.over.map((o) => `${(100 * o.fraction).toFixed(2)}% over ${o.ms} ms`).join(', ') : 'none'}`).join('; ')}; wire median ${f(n.wire?.ms)} ms, p99 ${f(n.wire?.p99Ms)} ms (the client's own ${f(calibration.clientMs)} ms, what of the one-client round trip the loop does not spend, that round trip's spread, the generator's lateness); ${n.cores} cores with ${f(n.background, 2)} busy with other work (the load generator included).`,
         `The real side repeated: a second run at the same rate gave p50 ${f(again.latencyMs?.p50, 2)} ms and p99 ${f(again.latencyMs?.p99, 2)} ms (${pct(err(again.latencyMs?.p50, r.latencyMs?.p50))} and ${pct(err(again.latencyMs?.p99, r.latencyMs?.p99))} from the first).`,
         `The simulated figures are means over ${replications.length} replications: the same arrivals, with the model's own draws (service times, wire) from seeds ${seed} to ${seed + replications.length - 1}, which gave p50 ${simSpread((x) => x.latencyMs?.p50)} ms and p99 ${simSpread((x) => x.latencyMs?.p99)} ms; sim-fidelity-sim.json is the first.`,
         `One row beside a core kept busy by a process of normal priority (the profile's contended points): ${profile.models.map((m) => `${m.name} median ${f(m.contended?.ms)} ms, p99 ${f(m.contended?.p99Ms)} ms, max ${f(m.contended?.maxMs)} ms`).join('; ')}. Simulated without them (the cores' even share only): p50 ${f(uncontended.latencyMs?.p50, 2)} ms, p99 ${f(uncontended.latencyMs?.p99, 2)} ms.`,

@@ -9,11 +9,9 @@
  *   the loop saw it, and the client's own thread its work per request;
  * - a saturating closed loop: the capacity the predicted rate is a fraction of;
  * - an open loop at half the predicted rate: the loop's CPU per request under arrivals like the
- *   predicted ones but fewer. It is not a constant of the server: measured here, 1.20 ms one
- *   client at a time, 1.06 saturated, 0.77 in the 494/s Poisson run predicted, on the same
- *   server; at half the rate more requests wake an idle loop, saturated the cores are
- *   contended, and the caller takes the smaller of the two (measured 0.77 to 1.38 at half the
- *   rate, 0.73 to 1.20 saturated, against 0.76 to 0.94 in the runs predicted);
+ *   predicted ones but fewer. It is not a constant of the server: the fewer requests come, the
+ *   more of them wake an idle loop, so the loop's CPU per request falls as the rate rises. The
+ *   caller takes it at the predicted rate from this run and the saturating one (loopMsAt);
  * - a light open loop: how late the load generator's timers send;
  * - in the one-client run, the loop's stalls (src/sim/loop-probe.ts): gaps in which its thread
  *   waited for a core or collected garbage, beyond the work of the request it served.
@@ -36,7 +34,7 @@ export interface NodeMeasurements {
   ownAnswerMs?: number;
   /** The client's thread per request in the one-client run (running or ready to run). */
   clientMs: number;
-  /** The server's loop thread's CPU per request: the smaller of the open loop at half the predicted rate and the saturating run. */
+  /** The server's loop thread's CPU per request at the predicted rate (loopMsAt). */
   loopMs: number;
   /** How late the open-loop generator sent in the light run (ms; it reports p50, p99 and max only). */
   lateness?: { p50: number; p99: number; max: number };
@@ -93,6 +91,23 @@ export function calibrateNode(m: NodeMeasurements, rng: Rng, draws = 50_000): No
     requestMs, answerMs, afterMs, wire: spreadOf(wire), ...(stalls ? { stalls: stalls.stalls } : {}), ...(client ? { clientStalls: client } : {}),
     ...(m.cores !== undefined ? { cores: m.cores } : {}), background: m.backgroundCores ?? 0,
   };
+}
+
+/**
+ * The loop's CPU per request at `rate`, from two runs at other rates: its CPU per second taken as
+ * a fixed part (timers, wake-ups of an idle loop) plus a part per request, through both runs'
+ * points. Measured on one warm server (the example cnn and text_encoder, JSON, 5 s runs):
+ * 0.78 to 0.89 ms per request at 370/s, 0.61 to 0.67 at 740/s, 0.50 to 0.57 saturated at about
+ * 1450/s; through the outer two this gives 0.63 at 740/s, where the smaller of them, taken
+ * before, gave 0.53 on warm code. Outside the two rates it holds at the nearer run's figure.
+ */
+export function loopMsAt(rate: number, a: { rate: number; ms: number }, b: { rate: number; ms: number }): number {
+  const [lo, hi] = a.rate <= b.rate ? [a, b] : [b, a];
+  if (rate <= lo.rate || hi.rate <= lo.rate) return lo.ms;
+  if (rate >= hi.rate) return hi.ms;
+  const perRequest = (hi.ms * hi.rate - lo.ms * lo.rate) / (hi.rate - lo.rate);
+  const perSecond = lo.ms * lo.rate - perRequest * lo.rate;
+  return perRequest + perSecond / rate;
 }
 
 /** Shortest stall the model takes, ms: below it, the waits are the small ones every pass has, which the passes' means hold. */
