@@ -12,14 +12,13 @@
  * (the load generator, and onnxruntime-node direct) on CPU 1: figures without the generator's
  * share of the server's cores. Its sections are written beside the shared-core ones (NAME-split-cpus).
  */
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runIssue2 } from './issue2/index.js';
 import { FULL_OVERLOAD_S, runIssue3 } from './issue3/index.js';
 import { runIssue4 } from './issue4/index.js';
 import { writeSection } from './lib/markdown.js';
-import { SERVER_CPUS_ENV, cpusAllowed, repoRoot, serverCpus } from './lib/process.js';
+import { SERVER_CPUS_ENV, cpusAllowed, repoRoot, serverCpus, splitPlacement } from './lib/process.js';
 import type { SectionContext } from './section.js';
 
 const SECTIONS: Record<string, (ctx: SectionContext) => Promise<string>> = {
@@ -49,15 +48,7 @@ const write = args.write === true || (!quick && args['no-write'] !== true);
  * unlike with unlike: the servers size their instances from the CPUs they see, the bench from its own.
  */
 function checkSplit(): void {
-  const list = serverCpus();
-  if (list === undefined) return;
-  const count = list.split(',').reduce((n, part) => {
-    const [a, b] = part.split('-').map(Number);
-    return n + (b === undefined ? 1 : b - a! + 1);
-  }, 0);
-  if (count !== os.availableParallelism()) {
-    throw new Error(`${SERVER_CPUS_ENV}=${list} gives the servers ${count} CPUs, and this process has ${os.availableParallelism()}: start it under taskset -c with as many others`);
-  }
+  splitPlacement();
 }
 
 /** How this run was started, as someone would retype it. */

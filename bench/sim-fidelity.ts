@@ -38,7 +38,7 @@ import type { SimReport } from '../src/sim/report.js';
 import { runSimulation } from '../src/sim/run.js';
 import { markers, sectionHead, table, writeSection } from './lib/markdown.js';
 import { diffHistogram, parseHistogram } from './lib/prometheus.js';
-import { resultsDir, spawnServer } from './lib/process.js';
+import { SERVER_CPUS_ENV, cpusAllowed, resultsDir, serverCpus, spawnServer, splitPlacement } from './lib/process.js';
 import { ensureIssue6Block } from './sim-section.js';
 
 const { values: a } = parseArgs({
@@ -56,6 +56,9 @@ const durationS = Number(a.duration);
 const warmupS = Number(a.warmup);
 const seed = Number(a.seed);
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
+/** The server's CPUs when SHOAL_BENCH_SERVER_CPUS places it apart from this process (bench/lib/process.ts), else undefined. */
+const split = splitPlacement();
+const SECTION = split ? 'issue6-fidelity-split-cpus' : 'issue6-fidelity';
 const DIM = 16;
 /** USER_HZ: the unit of /proc's CPU times, 100 on Linux everywhere it matters. */
 const TICK_MS = 10;
@@ -77,12 +80,16 @@ async function threadMs(pid: number): Promise<{ run: number; wait: number } | un
   }
 }
 
-/** CPU time of the whole machine (busy, all cores) and of one process, ms. */
-async function cpuMs(pid?: number): Promise<number | undefined> {
+/** CPU time of the machine (busy, on `cpus` or all of them) and of one process, ms. */
+async function cpuMs(pid?: number, cpus?: number[]): Promise<number | undefined> {
   try {
     if (pid === undefined) {
-      const f = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-      return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) * TICK_MS;
+      const lines = (await readFile('/proc/stat', 'utf8')).split('\n');
+      const wanted = cpus ? lines.filter((l) => cpus.some((c) => l.startsWith(`cpu${c} `))) : [lines[0]!];
+      return wanted.reduce((sum, line) => {
+        const f = line.trim().split(/\s+/).slice(1).map(Number);
+        return sum + (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) * TICK_MS;
+      }, 0);
     }
     const s = await readFile(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
@@ -101,7 +108,7 @@ interface Measured {
   loopWaitMs?: number;
   clientMs?: number;
   clientCpuMs?: number;
-  /** Cores kept busy by everything but the server and this process. */
+  /** Cores kept busy by everything but the server and this process (with `split`, on the server's CPUs). */
   otherCores?: number;
   metrics: string[];
   /** What the loop probe saw (src/sim/loop-probe.ts), in the runs it watched. */
@@ -150,7 +157,7 @@ async function loopProbe(pid: number, stop: boolean): Promise<LoopProbeRecord | 
 /** One `shoal bench` run, with the server's /metrics and the kernel's accounting read around it (and, with `probe`, the loop probe's record). */
 async function measured(url: string, pid: number, o: Partial<BenchOptions>, label?: string, probe = false, watchSelf = false): Promise<Measured> {
   const snap = async () => ({
-    wall: performance.now(), loop: await threadMs(pid), client: await threadMs(process.pid), machine: await cpuMs(),
+    wall: performance.now(), loop: await threadMs(pid), client: await threadMs(process.pid), machine: await cpuMs(undefined, split),
     server: await cpuMs(pid), self: process.cpuUsage(), metrics: await (await fetch(`${url}/metrics`)).text(),
   });
   if (probe) await loopProbe(pid, false);
@@ -165,8 +172,9 @@ async function measured(url: string, pid: number, o: Partial<BenchOptions>, labe
   const per = (x: number | undefined, y: number | undefined): number | undefined => (x === undefined || y === undefined ? undefined : (y - x) / requests);
   const sum = (t: { run: number; wait: number } | undefined): number | undefined => t && t.run + t.wait;
   const selfMs = (after.self.user + after.self.system - before.self.user - before.self.system) / 1000;
+  // With the server on CPUs of its own, this process runs elsewhere and is not the server's neighbour.
   const others = after.machine !== undefined && before.machine !== undefined && after.server !== undefined && before.server !== undefined
-    ? (after.machine - before.machine - (after.server - before.server) - selfMs) / (after.wall - before.wall)
+    ? (after.machine - before.machine - (after.server - before.server) - (split ? 0 : selfMs)) / (after.wall - before.wall)
     : undefined;
   return {
     report, requests, metrics: [before.metrics, after.metrics], ...(record ? { probe: record } : {}), ...(clientStalls ? { clientStalls } : {}),
@@ -249,6 +257,11 @@ try {
   await server.stop();
 }
 
+/** The load generator's share of the server's cores at the predicted rate: none when it runs on CPUs of its own. */
+function clientCores(): number {
+  return split ? 0 : (single.clientCpuMs! * rate) / 1000;
+}
+
 /** The half-rate and saturating runs' loop CPU per request, each at the rate it answered. */
 function loopRuns(): [{ rate: number; ms: number }, { rate: number; ms: number }] {
   const at = (m: Measured, other: Measured) => ({ rate: stats(m).throughputPerS, ms: m.loopMs ?? other.loopMs ?? Infinity });
@@ -271,9 +284,9 @@ const calibration: NodeMeasurements = {
   ...(half.clientStalls ? { clientStalls: half.clientStalls } : {}),
   // The loop's stalls, one client at a time: about the rate predicted, and its round trips, which the calibration splits, hold them.
   ...(single.probe ? { loopStalls: { requests: single.requests, stalls: single.probe.stalls } } : {}),
-  cores: os.availableParallelism(),
+  cores: split?.length ?? os.availableParallelism(),
   // The load generator shares the machine: its CPU grows with the rate it sends at.
-  backgroundCores: mean([saturated, single, light, half].map((m) => m.otherCores ?? 0)) + (single.clientCpuMs! * rate) / 1000,
+  backgroundCores: mean([saturated, single, light, half].map((m) => m.otherCores ?? 0)) + (split ? 0 : clientCores()),
 };
 /** The batch times the server saw in the one-client run beyond the profile's own 99th percentiles for one row (see tailFloorMs). */
 function batchTail(run: Measured, m: ModelCost): Tail | undefined {
@@ -366,8 +379,11 @@ const rows = [
   { what: 'p50 ms', real: r.latencyMs?.p50, again: again.latencyMs?.p50, sim: simMean((x) => x.latencyMs?.p50), target: 0.15 },
   { what: 'p99 ms', real: r.latencyMs?.p99, again: again.latencyMs?.p99, sim: simMean((x) => x.latencyMs?.p99), target: 0.15 },
 ];
+/** Whether the real side repeated itself within the targets: if not, no simulation can be within them of both runs. */
+const repeated = rows.every((x) => err(x.again, x.real) <= x.target);
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 for (const x of rows) say(`   ${x.what}: real ${x.real?.toFixed(2)} (again ${x.again?.toFixed(2)}), simulated ${x.sim?.toFixed(2)}, off by ${pct(err(x.sim, x.real))} (target ${100 * x.target}%)`);
+say(`   the real side repeated itself within the targets: ${repeated ? 'yes' : 'no'}`);
 const simSpread = (f: (x: typeof s) => number | undefined): string => replications.map((x) => f(x)?.toFixed(2) ?? '–').join(', ');
 say(`   the ${replications.length} replications (draw seeds ${seed} to ${seed + replications.length - 1}): p50 ${simSpread((x) => x.latencyMs?.p50)} ms, p99 ${simSpread((x) => x.latencyMs?.p99)} ms`);
 say(`   simulated without the contended points: p50 ${uncontended.latencyMs?.p50.toFixed(2)} ms, p99 ${uncontended.latencyMs?.p99.toFixed(2)} ms`);
@@ -391,19 +407,19 @@ const n = calibrated.node;
 const f = (x: number | undefined, d = 3): string => (x === undefined ? '–' : x.toFixed(d));
 
 if (!a['no-write']) {
-  ensureIssue6Block('BENCHMARKS.md');
+  ensureIssue6Block('BENCHMARKS.md', [SECTION]);
   const quick = durationS < 30;
-  writeSection('BENCHMARKS.md', 'issue6-fidelity', [
+  writeSection('BENCHMARKS.md', SECTION, [
     ...sectionHead({
       title: 'Issue 6: simulator fidelity (one node, real against simulated)', date: new Date(), quick,
-      command: `npm run bench:sim-fidelity -- --models ${a.models} --load ${a.load} --duration ${durationS} --warmup ${warmupS} --seed ${seed}`,
+      command: `${split ? `${SERVER_CPUS_ENV}=${serverCpus()} taskset -c ${cpusAllowed() ?? '?'} ` : ''}npm run bench:sim-fidelity -- --models ${a.models} --load ${a.load} --duration ${durationS} --warmup ${warmupS} --seed ${seed}`,
       met: quick ? undefined : met,
       notes: [
-        `Other work on the machine (not the server, not the bench) kept ${f(calibration.backgroundCores! - (single.clientCpuMs! * rate) / 1000, 2)} of ${calibration.cores} cores busy during calibration and ${real.map((m) => f(m.otherCores, 2)).join(' and ')} during the two measured runs; the bench client shares the machine with the server.` +
+        `Other work on the machine (not the server, not the bench) kept ${f(calibration.backgroundCores! - clientCores(), 2)} of ${calibration.cores} cores busy during calibration and ${real.map((m) => f(m.otherCores, 2)).join(' and ')} during the two measured runs; ${split ? `the server ran on CPUs ${serverCpus()} and the bench client on ${cpusAllowed() ?? 'others'}.` : 'the bench client shares the machine with the server.'}` +
           (disturbed.length ? ` Calibration runs run again because other work kept over ${DISTURBED_CORES} cores busy: ${disturbed.join(', ')}.` : ''),
         `Models ${models.join(', ')} (inputs of dimension ${DIM}), Poisson arrivals at ${rate}/s = ${a.load} × the capacity a 16-client closed loop measured (${stats(saturated).throughputPerS.toFixed(0)}/s).`,
-        `Calibrated from separate runs (src/sim/calibrate.ts): event loop ${f(n.requestMs)} ms per arrival, ${f(n.answerMs)} ms per answer and ${f(n.afterMs)} ms after it (${f(calibration.loopMs)} ms of CPU per request at ${rate}/s, through ${f(half.loopMs)} at ${Math.round(rate / 2)}/s and ${f(saturated.loopMs)} saturated at ${stats(saturated).throughputPerS.toFixed(0)}/s, after a ${WARM_UP_S} s warm-up at 16 clients; the measured runs took ${real.map((m) => f(m.loopMs)).join(' and ')}), plus each model's own decoding and encoding (${profile.models.map((m) => `${m.name} ${f(m.requestMs)} and ${f(m.answerMs)} ms`).join(', ')}); batches the server saw take longer than the profile's p99s: ${calibrated.models.map((m) => `${m.name} ${m.tail ? m.tail.over.map((o) => `${(100 * o.fraction).toFixed(2)}% over ${o.ms} ms`).join(', ') : 'none'}`).join('; ')}; wire median ${f(n.wire?.ms)} ms, p99 ${f(n.wire?.p99Ms)} ms (the client's own ${f(calibration.clientMs)} ms, what of the one-client round trip the loop does not spend, that round trip's spread, the generator's lateness); ${n.cores} cores with ${f(n.background, 2)} busy with other work (the load generator included).`,
-        `The real side repeated: a second run at the same rate gave p50 ${f(again.latencyMs?.p50, 2)} ms and p99 ${f(again.latencyMs?.p99, 2)} ms (${pct(err(again.latencyMs?.p50, r.latencyMs?.p50))} and ${pct(err(again.latencyMs?.p99, r.latencyMs?.p99))} from the first).`,
+        `Calibrated from separate runs (src/sim/calibrate.ts): event loop ${f(n.requestMs)} ms per arrival, ${f(n.answerMs)} ms per answer and ${f(n.afterMs)} ms after it (${f(calibration.loopMs)} ms of CPU per request at ${rate}/s, through ${f(half.loopMs)} at ${Math.round(rate / 2)}/s and ${f(saturated.loopMs)} saturated at ${stats(saturated).throughputPerS.toFixed(0)}/s, after a ${WARM_UP_S} s warm-up at 16 clients; the measured runs took ${real.map((m) => f(m.loopMs)).join(' and ')}), plus each model's own decoding and encoding (${profile.models.map((m) => `${m.name} ${f(m.requestMs)} and ${f(m.answerMs)} ms`).join(', ')}); batches the server saw take longer than the profile's p99s: ${calibrated.models.map((m) => `${m.name} ${m.tail ? m.tail.over.map((o) => `${(100 * o.fraction).toFixed(2)}% over ${o.ms} ms`).join(', ') : 'none'}`).join('; ')}; wire median ${f(n.wire?.ms)} ms, p99 ${f(n.wire?.p99Ms)} ms (the client's own ${f(calibration.clientMs)} ms, what of the one-client round trip the loop does not spend, that round trip's spread, the generator's lateness); ${n.cores} cores with ${f(n.background, 2)} busy with other work (${split ? 'the load generator runs on CPUs of its own' : 'the load generator included'}).`,
+        `The real side repeated: a second run at the same rate gave p50 ${f(again.latencyMs?.p50, 2)} ms and p99 ${f(again.latencyMs?.p99, 2)} ms (${pct(err(again.latencyMs?.p50, r.latencyMs?.p50))} and ${pct(err(again.latencyMs?.p99, r.latencyMs?.p99))} from the first)${repeated ? ', within the targets' : ': further apart than the targets, so this run cannot tell a simulation within them from one outside them'}.`,
         `The simulated figures are means over ${replications.length} replications: the same arrivals, with the model's own draws (service times, wire) from seeds ${seed} to ${seed + replications.length - 1}, which gave p50 ${simSpread((x) => x.latencyMs?.p50)} ms and p99 ${simSpread((x) => x.latencyMs?.p99)} ms; sim-fidelity-sim.json is the first.`,
         `One row beside a core kept busy by a process of normal priority (the profile's contended points): ${profile.models.map((m) => `${m.name} median ${f(m.contended?.ms)} ms, p99 ${f(m.contended?.p99Ms)} ms, max ${f(m.contended?.maxMs)} ms`).join('; ')}. Simulated without them (the cores' even share only): p50 ${f(uncontended.latencyMs?.p50, 2)} ms, p99 ${f(uncontended.latencyMs?.p99, 2)} ms.`,
         stallNote,
@@ -415,5 +431,5 @@ if (!a['no-write']) {
       x.what, x.real?.toFixed(2) ?? '–', x.again?.toFixed(2) ?? '–', x.sim?.toFixed(2) ?? '–', pct(err(x.sim, x.real)), `≤ ${100 * x.target}%`,
     ])),
   ].join('\n'));
-  say(`wrote ${markers('issue6-fidelity').start} … in BENCHMARKS.md`);
+  say(`wrote ${markers(SECTION).start} … in BENCHMARKS.md`);
 }

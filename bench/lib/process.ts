@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,6 +48,29 @@ export function serverCpus(env: NodeJS.ProcessEnv = process.env): string | undef
   if (!list) return undefined;
   if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(list)) throw new Error(`${SERVER_CPUS_ENV}=${JSON.stringify(list)}: give CPUs as taskset -c takes them, such as 0-1 or 0,2`);
   return list;
+}
+
+/** The CPUs a `taskset -c` list names ("0-1,3" → 0, 1, 3). */
+export function cpuIds(list: string): number[] {
+  return list.split(',').flatMap((part) => {
+    const [a, b] = part.split('-').map(Number);
+    return b === undefined ? [a!] : Array.from({ length: b - a! + 1 }, (_, i) => a! + i);
+  });
+}
+
+/**
+ * The servers' CPUs when SHOAL_BENCH_SERVER_CPUS places them, or undefined. This process (the
+ * load generator, and what stands for the server beside it) must then have as many CPUs of its
+ * own, or a comparison would set unlike against unlike: an error says how to start it.
+ */
+export function splitPlacement(available = os.availableParallelism()): number[] | undefined {
+  const list = serverCpus();
+  if (list === undefined) return undefined;
+  const ids = cpuIds(list);
+  if (ids.length !== available) {
+    throw new Error(`${SERVER_CPUS_ENV}=${list} gives the servers ${ids.length} CPUs, and this process has ${available}: start it under taskset -c with as many others`);
+  }
+  return ids;
 }
 
 /** The CPUs a process may run on, as Linux lists them (/proc/PID/status), or undefined where that cannot be read. */

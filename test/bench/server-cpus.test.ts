@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SERVER_CPUS_ENV, cpusAllowed, serverCpus, spawnServer } from '../../bench/lib/process.js';
+import { SERVER_CPUS_ENV, cpuIds, cpusAllowed, serverCpus, spawnServer, splitPlacement } from '../../bench/lib/process.js';
 
 const linux = process.platform === 'linux';
 const logFile = (): string => path.join(mkdtempSync(path.join(os.tmpdir(), 'shoal-cpus-')), 'server.log');
@@ -39,5 +39,13 @@ describe('servers on CPUs of their own', () => {
     expect(() => serverCpus({ [SERVER_CPUS_ENV]: '0;rm -rf /' })).toThrow(/SHOAL_BENCH_SERVER_CPUS.*such as 0-1/);
     expect(serverCpus({ [SERVER_CPUS_ENV]: ' 0-1,3 ' })).toBe('0-1,3');
     expect(serverCpus({})).toBeUndefined();
+  });
+
+  it('asks the bench for as many CPUs of its own as the servers get', () => {
+    expect(cpuIds('0-1,3')).toEqual([0, 1, 3]);
+    expect(splitPlacement(2)).toBeUndefined();
+    process.env[SERVER_CPUS_ENV] = '0-1';
+    expect(splitPlacement(2)).toEqual([0, 1]);
+    expect(() => splitPlacement(1)).toThrow(/gives the servers 2 CPUs, and this process has 1: start it under taskset -c/);
   });
 });
