@@ -278,7 +278,8 @@ const calibration: NodeMeasurements = {
   ownAnswerMs: mean(profile.models.map((m) => m.answerMs ?? 0)),
   clientMs: single.clientMs ?? 0,
   // CPU time, not waits (the loop waits for cores the load generator holds), at the predicted rate from the two runs around it.
-  loopMs: Math.min(loopMsAt(rate, ...loopRuns()), 1000 / stats(saturated).throughputPerS),
+  // Off Linux neither run has the figure, and the time between requests at saturation bounds it.
+  loopMs: Math.min(loopRuns().every((x) => Number.isFinite(x.ms)) ? loopMsAt(rate, ...loopRuns()) : Infinity, 1000 / stats(saturated).throughputPerS),
   lateness: stats(light).sendLatenessMs,
   // The generator's own stalls, under arrivals like the predicted ones but fewer.
   ...(half.clientStalls ? { clientStalls: half.clientStalls } : {}),
