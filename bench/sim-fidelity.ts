@@ -39,6 +39,7 @@ import { runSimulation } from '../src/sim/run.js';
 import { markers, sectionHead, table, writeSection } from './lib/markdown.js';
 import { diffHistogram, parseHistogram } from './lib/prometheus.js';
 import { SERVER_CPUS_ENV, cpusAllowed, resultsDir, serverCpus, spawnServer, splitPlacement } from './lib/process.js';
+import { type CpuStop, watchCpus } from './lib/vcpu-watch.js';
 import { ensureIssue6Block } from './sim-section.js';
 
 const { values: a } = parseArgs({
@@ -62,6 +63,8 @@ const SECTION = split ? 'issue6-fidelity-split-cpus' : 'issue6-fidelity';
 const DIM = 16;
 /** USER_HZ: the unit of /proc's CPU times, 100 on Linux everywhere it matters. */
 const TICK_MS = 10;
+/** A CPU that ran nothing for longer than this, ms, counts as stopped (bench/lib/vcpu-watch.ts). */
+const CPU_STOP_MS = 10;
 /** Seconds of load before calibration, unmeasured. */
 const WARM_UP_S = 5;
 
@@ -115,6 +118,8 @@ interface Measured {
   probe?: LoopProbeRecord;
   /** This process's own loop stalls (it runs the load generator), in the runs that watched them. */
   clientStalls?: { spanMs: number; stallsMs: number[] };
+  /** Moments a CPU of the machine ran nothing at all (bench/lib/vcpu-watch.ts), and the run's length, ms; absent where they cannot be watched. */
+  cpuStops?: { spanMs: number; stops: CpuStop[] };
 }
 
 /**
@@ -162,10 +167,13 @@ async function measured(url: string, pid: number, o: Partial<BenchOptions>, labe
   });
   if (probe) await loopProbe(pid, false);
   const before = await snap();
+  const from = performance.timeOrigin + performance.now();
   const stopWatch = watchSelf ? watchOwnLoop() : undefined;
   const report = await runBench(benchOptions(url, o), label);
   const clientStalls = stopWatch?.();
   const after = await snap();
+  const to = performance.timeOrigin + performance.now();
+  const cpuStops = cpuWatch && { spanMs: to - from, stops: cpuWatch.seen.filter((x) => x.at >= from && x.at < to).sort((x, y) => y.ms - x.ms) };
   const record = probe ? await loopProbe(pid, true) : undefined;
   const answered = (t: string): number => parseHistogram(t, 'shoal_request_duration_seconds')?.count ?? 0;
   const requests = Math.max(1, answered(after.metrics) - answered(before.metrics));
@@ -178,6 +186,7 @@ async function measured(url: string, pid: number, o: Partial<BenchOptions>, labe
     : undefined;
   return {
     report, requests, metrics: [before.metrics, after.metrics], ...(record ? { probe: record } : {}), ...(clientStalls ? { clientStalls } : {}),
+    ...(cpuStops ? { cpuStops } : {}),
     ...opt('loopMs', per(before.loop?.run, after.loop?.run)), ...opt('loopWaitMs', per(before.loop?.wait, after.loop?.wait)),
     ...opt('clientMs', per(sum(before.client), sum(after.client))),
     clientCpuMs: selfMs / requests, ...opt('otherCores', others === undefined ? undefined : Math.max(0, others)),
@@ -207,6 +216,14 @@ await writeExampleRepository(repo, { includePretrained: false });
 say('1. profile (no server running)');
 const profile: ProfileFile = await measureProfile({ repository: repo, models, runs: 200, warmupRuns: 20, idleRuns: 100, contendedRuns: 1000, dim: DIM, seed, progress: (l) => say(`   ${l}`) });
 
+/**
+ * The CPUs' stops, watched from before the server starts to the end, so that the sleepers' own
+ * start-up falls in no run; or why they cannot be watched here.
+ */
+const watched = await watchCpus(CPU_STOP_MS);
+const cpuWatch = typeof watched === 'string' ? undefined : watched;
+const cpuWatchRefused = typeof watched === 'string' ? watched : undefined;
+if (cpuWatchRefused) say(`CPU stops are not watched: ${cpuWatchRefused}`);
 const server = await spawnServer({
   args: ['--import', 'tsx', '--import', './src/sim/loop-probe.ts', 'src/cli.ts', 'serve', '--model-repository', repo, '--http-port', '{port}', '--host', '127.0.0.1', '--log-level', 'warn'],
   logFile: path.join(resultsDir(), 'sim-fidelity-shoal.log'), readyTimeoutMs: 120_000,
@@ -255,6 +272,7 @@ try {
   }
 } finally {
   await server.stop();
+  await cpuWatch?.stop();
 }
 
 /** The load generator's share of the server's cores at the predicted rate: none when it runs on CPUs of its own. */
@@ -363,6 +381,7 @@ await writeFile(path.join(out, 'sim-fidelity-calibration.json'), JSON.stringify(
     ...(m.probe ? { loopProbe: { ...m.probe, stalls: undefined, count: m.probe.stalls.length, model: stallsFrom({ requests: m.requests, stalls: m.probe.stalls }) ?? null } } : {}),
     // The load generator's own stalls, read as the half-rate run's are (for comparison in the other runs).
     ...(m.clientStalls ? { clientStalls: clientStallsFrom(m.clientStalls) ?? null } : {}),
+    ...(m.cpuStops ? { cpuStops: m.cpuStops } : {}),
     stats: { ...stats(m), timeline: undefined },
   }])),
 }, null, 2));
@@ -404,6 +423,15 @@ const clientWords = (m: Measured): string => {
 const clientNote = `The load generator's own loop stalls (this process's timer, as the probe times the server's; src/sim/client-stalls.ts): at half the rate ${clientWords(half)} (simulated); the second measured run, for comparison: ${clientWords(real[1]!)}. Simulated without them: p50 ${f2(clientUnstalled.latencyMs?.p50)} ms, p99 ${f2(clientUnstalled.latencyMs?.p99)} ms.`;
 say(`   ${clientNote}`);
 const met = rows.every((x) => err(x.sim, x.real) <= x.target);
+const stopWords = (m: Measured): string => {
+  if (!m.cpuStops) return 'not watched';
+  const { stops, spanMs } = m.cpuStops;
+  if (stops.length === 0) return `none in ${(spanMs / 1000).toFixed(0)} s`;
+  return `${stops.length} in ${(spanMs / 1000).toFixed(0)} s (${stops.reduce((sum, x) => sum + x.ms, 0).toFixed(0)} ms in all, the longest ${stops[0]!.ms.toFixed(1)} ms)`;
+};
+const cpuStopNote = `The machine's CPUs stopped running anything for over ${CPU_STOP_MS} ms (a sleeper pinned to each at real-time priority, bench/lib/vcpu-watch.ts; not in the node model): ` +
+  `${cpuWatchRefused ? `not watched (${cpuWatchRefused})` : `calibration ${[saturated, single, light, half].map(stopWords).join(', ')}; the measured runs ${real.map(stopWords).join(' and ')}`}.`;
+say(`   ${cpuStopNote}`);
 const n = calibrated.node;
 const f = (x: number | undefined, d = 3): string => (x === undefined ? '–' : x.toFixed(d));
 
@@ -425,6 +453,7 @@ if (!a['no-write']) {
         `One row beside a core kept busy by a process of normal priority (the profile's contended points): ${profile.models.map((m) => `${m.name} median ${f(m.contended?.ms)} ms, p99 ${f(m.contended?.p99Ms)} ms, max ${f(m.contended?.maxMs)} ms`).join('; ')}. Simulated without them (the cores' even share only): p50 ${f(uncontended.latencyMs?.p50, 2)} ms, p99 ${f(uncontended.latencyMs?.p99, 2)} ms.`,
         stallNote,
         clientNote,
+        cpuStopNote,
         'Reports: bench/results/sim-fidelity-real.json, sim-fidelity-real-again.json, sim-fidelity-sim.json, the profile used, sim-fidelity-profile.json, and the calibration figures, sim-fidelity-calibration.json.',
       ],
     }),
