@@ -42,15 +42,6 @@ const { values: args } = parseArgs({
 const quick = args.quick === true;
 const write = args.write === true || (!quick && args['no-write'] !== true);
 
-/**
- * With the servers on CPUs of their own, this process (the load generator, and onnxruntime-node
- * direct, whose threads stand for the server's) must have as many, or "same threads" compares
- * unlike with unlike: the servers size their instances from the CPUs they see, the bench from its own.
- */
-function checkSplit(): void {
-  splitPlacement();
-}
-
 /** How this run was started, as someone would retype it. */
 function command(): string {
   const rest = argv.join(' ');
@@ -78,7 +69,10 @@ function overloadSeconds(): number {
 
 async function main(): Promise<void> {
   const names = chosen();
-  checkSplit();
+  // With the servers on CPUs of their own, this process (the load generator, and onnxruntime-node
+  // direct, whose threads stand for the server's) must have as many, or "same threads" compares
+  // unlike with unlike: the servers size their instances from the CPUs they see, the bench from its own.
+  splitPlacement();
   const ctx: SectionContext = { quick, command: command(), overloadS: overloadSeconds(), say: (line) => process.stderr.write(`${line}\n`) };
   const file = path.join(repoRoot(), 'BENCHMARKS.md');
   const failed: string[] = [];

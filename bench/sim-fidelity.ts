@@ -280,10 +280,11 @@ function clientCores(): number {
   return split ? 0 : (single.clientCpuMs! * rate) / 1000;
 }
 
-/** The half-rate and saturating runs' loop CPU per request, each at the rate it answered. */
-function loopRuns(): [{ rate: number; ms: number }, { rate: number; ms: number }] {
+/** The loop's CPU per request at the predicted rate, through the half-rate and saturating runs (each at the rate it answered); Infinity where neither has the figure. */
+function loopMsAtRate(): number {
   const at = (m: Measured, other: Measured) => ({ rate: stats(m).throughputPerS, ms: m.loopMs ?? other.loopMs ?? Infinity });
-  return [at(half, saturated), at(saturated, half)];
+  const [lo, hi] = [at(half, saturated), at(saturated, half)];
+  return Number.isFinite(lo.ms) && Number.isFinite(hi.ms) ? loopMsAt(rate, lo, hi) : Infinity;
 }
 
 // What the profile cannot see, from the calibration runs (never from the runs being compared).
@@ -297,7 +298,7 @@ const calibration: NodeMeasurements = {
   clientMs: single.clientMs ?? 0,
   // CPU time, not waits (the loop waits for cores the load generator holds), at the predicted rate from the two runs around it.
   // Off Linux neither run has the figure, and the time between requests at saturation bounds it.
-  loopMs: Math.min(loopRuns().every((x) => Number.isFinite(x.ms)) ? loopMsAt(rate, ...loopRuns()) : Infinity, 1000 / stats(saturated).throughputPerS),
+  loopMs: Math.min(loopMsAtRate(), 1000 / stats(saturated).throughputPerS),
   lateness: stats(light).sendLatenessMs,
   // The generator's own stalls, under arrivals like the predicted ones but fewer.
   ...(half.clientStalls ? { clientStalls: half.clientStalls } : {}),
